@@ -1,0 +1,379 @@
+"""A scenario: parameters plus county, pair and relocation tables; reading and writing the folder format.
+
+Reading is split in two on purpose (as Calliope does): `read_folder` gets raw text tables and never judges them;
+`planner.validate` judges; `Scenario.from_raw` turns checked raw tables into typed ones. Files may be UTF-8 (with
+or without BOM) or GB18030/GBK, which is what Excel on Chinese Windows writes.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import io
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tomli_w
+
+from planner import schema
+
+TOML_NAME = "scenario.toml"
+
+
+class FileReadError(Exception):
+    """A file could not be read as text/CSV/TOML; carries a bilingual message."""
+
+    def __init__(self, message_zh: str, message_en: str):
+        super().__init__(message_en)
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+# --------------------------------------------------------------------------- low-level readers
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode file bytes as UTF-8 (BOM or not) or GB18030; refuse binary files such as .xlsx."""
+    if data.startswith(b"PK\x03\x04"):
+        raise FileReadError("这是 Excel/压缩文件，不是 CSV：请另存为 CSV，或在网页上导入 Excel。",
+                            "This is an Excel/zip file, not CSV: save it as CSV or import it as Excel in the app.")
+    if b"\x00" in data[:4096]:
+        raise FileReadError("文件是二进制内容，无法作为文本读取。", "The file is binary and cannot be read as text.")
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise FileReadError(f"UTF-8 编码错误（字节 {exc.start}）。", f"Invalid UTF-8 at byte {exc.start}.") from exc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise FileReadError("无法识别文件编码（应为 UTF-8 或 GBK/GB18030）。",
+                            "Unknown text encoding (expected UTF-8 or GBK/GB18030).") from exc
+
+
+def parse_csv_text(text: str) -> pd.DataFrame:
+    """CSV text -> DataFrame of stripped strings ('' = blank); headers lower-cased and stripped."""
+    if not text.strip():
+        raise FileReadError("文件为空。", "The file is empty.")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise FileReadError(f"CSV 格式错误：{exc}", f"Malformed CSV: {exc}") from exc
+    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
+    if not numbered:
+        raise FileReadError("文件为空。", "The file is empty.")
+    header = [h.strip().lstrip("\ufeff").strip().lower() for h in numbered[0][1]]
+    width = len(header)
+    body = []
+    row_numbers = []  # as a spreadsheet shows them: the header is row 1
+    overflow_rows = []  # spreadsheet row numbers with more cells than the header
+    for line_no, r in numbered[1:]:
+        row_numbers.append(line_no)
+        r = [c.strip() for c in r]
+        if len(r) < width:
+            r = r + [""] * (width - len(r))
+        elif len(r) > width:
+            if any(r[width:]):
+                overflow_rows.append(line_no)
+            r = r[:width]
+        body.append(r)
+    # Blank header cells get placeholder names so the columns are kept, not merged.
+    seen: dict[str, int] = {}
+    names = []
+    for i, h in enumerate(header):
+        h = h or f"unnamed_{i + 1}"
+        if h in seen:
+            seen[h] += 1
+            h = f"{h}.{seen[h]}"
+        else:
+            seen[h] = 0
+        names.append(h)
+    df = pd.DataFrame(body, columns=names, dtype=object)
+    if df.empty:
+        df = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
+    df.attrs["duplicate_headers"] = [h for h, n in seen.items() if n > 0]
+    df.attrs["overflow_rows"] = overflow_rows
+    df.attrs["row_numbers"] = row_numbers
+    return df
+
+
+def read_csv_file(path: Path) -> tuple[pd.DataFrame, str]:
+    """Read a CSV file to raw strings; returns the table and the detected encoding."""
+    data = Path(path).read_bytes()
+    text, encoding = decode_bytes(data)
+    return parse_csv_text(text), encoding
+
+
+def read_toml_file(path: Path) -> dict:
+    data = Path(path).read_bytes()
+    text, _ = decode_bytes(data)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FileReadError(f"TOML 格式错误：{exc}", f"Broken TOML: {exc}") from exc
+
+
+@dataclass
+class RawFolder:
+    """What is on disk, unjudged: the TOML as a dict and each table as strings (None = file absent)."""
+
+    settings: dict | None
+    tables: dict[str, pd.DataFrame | None]
+    read_errors: list[tuple[str, FileReadError]] = field(default_factory=list)
+    encodings: dict[str, str] = field(default_factory=dict)
+
+
+def read_folder(folder: Path) -> RawFolder:
+    folder = Path(folder)
+    raw = RawFolder(settings=None, tables={})
+    toml_path = folder / TOML_NAME
+    if toml_path.is_file():
+        try:
+            raw.settings = read_toml_file(toml_path)
+        except (FileReadError, OSError) as exc:
+            raw.read_errors.append((TOML_NAME, _as_read_error(exc)))
+    for table, (filename, _, _) in schema.TABLES.items():
+        path = folder / filename
+        raw.tables[table] = None
+        if not path.is_file():
+            continue
+        try:
+            raw.tables[table], raw.encodings[table] = read_csv_file(path)
+        except (FileReadError, OSError) as exc:
+            raw.read_errors.append((filename, _as_read_error(exc)))
+    return raw
+
+
+def _as_read_error(exc: Exception) -> FileReadError:
+    if isinstance(exc, FileReadError):
+        return exc
+    return FileReadError(f"无法读取文件：{exc}", f"Cannot read the file: {exc}")
+
+
+# --------------------------------------------------------------------------- cell parsing
+
+def is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def cell_text(value) -> str:
+    """A cell as the text a user typed: '' for blank, integers without '.0'."""
+    if is_blank(value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return format_number(float(value))
+    return str(value).strip()
+
+
+def format_number(value: float) -> str:
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def parse_number(value) -> float | None:
+    """Number from a cell; None for blank; raises ValueError for text that is not a finite number."""
+    if is_blank(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(value)
+    text = str(value).strip().replace(",", "").replace("，", "")
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def parse_bool(value) -> bool | None:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if is_blank(value):
+        return None
+    text = str(value).strip().lower()
+    if text in schema.TRUE_WORDS:
+        return True
+    if text in schema.FALSE_WORDS:
+        return False
+    raise ValueError(value)
+
+
+def parse_category(value, column: schema.Column) -> str | None:
+    text = "" if is_blank(value) else str(value).strip()
+    key = text.lower() if text.isascii() else text
+    return column.aliases.get(key, key if key in column.allowed else None)
+
+
+# --------------------------------------------------------------------------- typed scenario
+
+@dataclass
+class Scenario:
+    """A checked scenario with typed tables. Numbers are float (NaN = not given); codes are text."""
+
+    settings: dict
+    counties: pd.DataFrame
+    pairs: pd.DataFrame
+    relocation: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        return str(self.settings.get("scenario", {}).get("name", ""))
+
+    @property
+    def description(self) -> str:
+        return str(self.settings.get("scenario", {}).get("description", ""))
+
+    def param(self, section: str, key: str):
+        """A parameter's value, or its schema default when absent."""
+        value = self.settings.get(section, {}).get(key)
+        if value is None:
+            return schema.PARAMS_BY_KEY[(section, key)].default
+        return value
+
+    def with_param(self, section: str, key: str, value) -> Scenario:
+        """A copy with one parameter changed (None removes it)."""
+        settings = copy.deepcopy(self.settings)
+        sect = settings.setdefault(section, {})
+        if value is None:
+            sect.pop(key, None)
+        else:
+            sect[key] = value
+        return Scenario(settings, self.counties.copy(), self.pairs.copy(), self.relocation.copy())
+
+    def copy(self) -> Scenario:
+        return Scenario(copy.deepcopy(self.settings), self.counties.copy(), self.pairs.copy(),
+                        self.relocation.copy())
+
+    # -- conversion
+    @classmethod
+    def from_raw(cls, settings: dict | None, tables: dict[str, pd.DataFrame | None]) -> Scenario:
+        settings = copy.deepcopy(settings or {})
+        typed = {}
+        for table, (_, columns, _) in schema.TABLES.items():
+            typed[table] = typed_table(tables.get(table), columns)
+        return cls(settings, typed["counties"], typed["pairs"], typed["relocation"])
+
+    def to_raw(self) -> tuple[dict, dict[str, pd.DataFrame]]:
+        return copy.deepcopy(self.settings), {
+            "counties": text_table(self.counties),
+            "pairs": text_table(self.pairs),
+            "relocation": text_table(self.relocation),
+        }
+
+    def content_hash(self) -> str:
+        """Stable hash of everything the model and the proceeds rule read (for caching and audit)."""
+        settings, tables = self.to_raw()
+        payload = json.dumps({"settings": settings,
+                              "tables": {k: [list(v.columns)] + v.values.tolist() for k, v in tables.items()}},
+                             ensure_ascii=False, sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    def seller_codes(self) -> list[str]:
+        c = self.counties
+        mask = c["poverty_class"].isin(schema.SELLER_CLASSES) & (c["surplus_mu"].fillna(0) > 0)
+        return c.loc[mask, "code"].tolist()
+
+    def buyer_codes(self) -> list[str]:
+        c = self.counties
+        return c.loc[c["demand_mu"].fillna(0) > 0, "code"].tolist()
+
+
+def typed_table(raw: pd.DataFrame | None, columns: tuple[schema.Column, ...]) -> pd.DataFrame:
+    """Raw strings -> typed columns; unknown columns kept as text; schema columns always present."""
+    raw = pd.DataFrame() if raw is None else raw
+    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    n = len(raw)
+    out = {}
+    known = {c.name for c in columns}
+    for col in columns:
+        values = raw[col.name].tolist() if col.name in raw.columns else [None] * n
+        if col.kind in ("number", "integer"):
+            out[col.name] = pd.Series([_safe(parse_number, v) for v in values], dtype="float64")
+        elif col.kind == "bool":
+            out[col.name] = pd.Series([bool(_safe(parse_bool, v) or False) for v in values], dtype=bool)
+        elif col.kind == "category":
+            parsed = [parse_category(v, col) for v in values]
+            if col.name == "poverty_class":
+                parsed = [p or "none" for p in parsed]
+            else:
+                parsed = [p or "other" for p in parsed]
+            out[col.name] = pd.Series(parsed, dtype=object)
+        else:
+            out[col.name] = pd.Series(["" if is_blank(v) else str(v).strip() for v in values], dtype=object)
+    for name in raw.columns:
+        if name not in known:
+            out[name] = pd.Series(["" if is_blank(v) else str(v) for v in raw[name].tolist()], dtype=object)
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def _safe(fn, value):
+    try:
+        return fn(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def text_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Typed table -> strings as they would be written to CSV."""
+    return pd.DataFrame({c: [cell_text(v) for v in df[c].tolist()] for c in df.columns}, dtype=object,
+                        index=pd.RangeIndex(len(df)))
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    return typed_table(None, schema.TABLES[table][1])
+
+
+# --------------------------------------------------------------------------- writing
+
+def write_csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM (Excel on Chinese Windows opens it correctly)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(list(df.columns))
+    for row in df.itertuples(index=False):
+        writer.writerow([cell_text(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def settings_toml_bytes(settings: dict) -> bytes:
+    clean = {s: {k: v for k, v in sect.items() if v is not None} if isinstance(sect, dict) else sect
+             for s, sect in settings.items()}
+    return tomli_w.dumps(clean).encode("utf-8")
+
+
+def scenario_files(scn: Scenario) -> dict[str, bytes]:
+    """The folder's files as bytes; optional tables only when they have rows."""
+    files = {TOML_NAME: settings_toml_bytes(scn.settings)}
+    files["counties.csv"] = write_csv_bytes(text_table(scn.counties))
+    if len(scn.pairs):
+        files["pairs.csv"] = write_csv_bytes(text_table(scn.pairs))
+    if len(scn.relocation):
+        files["relocation.csv"] = write_csv_bytes(text_table(scn.relocation))
+    return files
+
+
+def save_scenario(scn: Scenario, folder: Path) -> None:
+    """Write the folder format plainly (planner.store adds atomicity and versions)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = scenario_files(scn)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    for _, (filename, _, _) in schema.TABLES.items():
+        if filename not in files and (folder / filename).exists():
+            (folder / filename).unlink()

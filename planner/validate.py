@@ -1,0 +1,378 @@
+"""Every check of a scenario's inputs, before the model sees them.
+
+Each problem names the file, the row as a spreadsheet shows it (header = row 1), the column or parameter, the bad
+value and a plain message in Chinese and English. Validation collects all problems and never raises.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from planner import schema
+from planner.scenario import (TOML_NAME, FileReadError, RawFolder, Scenario, is_blank, parse_bool, parse_number,
+                              read_folder)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None
+    column: str
+    value: str
+    message_zh: str
+    message_en: str
+    severity: str = "error"  # error | warning
+
+    def text(self, lang: str = "zh") -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" 第{self.row}行" if lang == "zh" else f" row {self.row}"
+        if self.column:
+            where += f" [{self.column}]"
+        msg = self.message_zh if lang == "zh" else self.message_en
+        value = f"（值：{self.value}）" if lang == "zh" else f" (value: {self.value})"
+        return f"{where}: {msg}{value if self.value != '' else ''}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def problems_frame(problems: list[Problem]) -> pd.DataFrame:
+    cols = ["severity", "file", "row", "column", "value", "message_zh", "message_en"]
+    return pd.DataFrame([{c: getattr(p, c) for c in cols} for p in problems], columns=cols)
+
+
+# --------------------------------------------------------------------------- entry points
+
+def validate_folder(folder) -> list[Problem]:
+    return load_checked(folder)[1]
+
+
+def load_checked(folder) -> tuple[Scenario | None, list[Problem]]:
+    """Read and check a scenario folder; the scenario is returned only when there are no errors."""
+    try:
+        folder = Path(folder)
+        if not folder.is_dir():
+            return None, [Problem(str(folder), None, "", "", "情景文件夹不存在。", "The scenario folder does not exist.")]
+        raw = read_folder(folder)
+        problems = validate_raw(raw)
+        if errors(problems):
+            return None, problems
+        return Scenario.from_raw(raw.settings, raw.tables), problems
+    except Exception as exc:  # validation never raises: an unexpected failure is itself a problem
+        return None, [Problem(str(folder), None, "", "", f"读取时出现意外错误：{exc}",
+                              f"Unexpected error while reading: {exc}")]
+
+
+def validate_scenario(scn: Scenario) -> list[Problem]:
+    """Check an in-memory scenario (e.g. after edits in the app)."""
+    settings, tables = scn.to_raw()
+    return validate_raw(RawFolder(settings=settings, tables=tables))
+
+
+def validate_raw(raw: RawFolder) -> list[Problem]:
+    try:
+        return _validate_raw(raw)
+    except Exception as exc:
+        return [Problem("", None, "", "", f"检查时出现意外错误：{exc}", f"Unexpected error while checking: {exc}")]
+
+
+def _validate_raw(raw: RawFolder) -> list[Problem]:
+    out: list[Problem] = []
+    unreadable = set()
+    for filename, err in raw.read_errors:
+        unreadable.add(filename)
+        out.append(Problem(filename, None, "", "", err.message_zh, err.message_en))
+    if raw.settings is None and TOML_NAME not in unreadable:
+        out.append(Problem(TOML_NAME, None, "", "", "缺少文件 scenario.toml。", "Missing file scenario.toml."))
+    if raw.tables.get("counties") is None and "counties.csv" not in unreadable:
+        out.append(Problem("counties.csv", None, "", "", "缺少文件 counties.csv。", "Missing file counties.csv."))
+    if raw.settings is not None:
+        out += _check_settings(raw.settings)
+    counties = raw.tables.get("counties")
+    codes: set[str] = set()
+    if counties is not None:
+        table_problems = _check_table("counties", counties)
+        out += table_problems
+        out += _check_counties(counties)
+        codes = {str(c).strip() for c in counties.get("code", pd.Series(dtype=object)).tolist() if not is_blank(c)}
+    for table in ("pairs", "relocation"):
+        df = raw.tables.get(table)
+        if df is None:
+            continue
+        out += _check_table(table, df)
+        if counties is not None:
+            if table == "pairs":
+                out += _check_pairs(df, counties, raw.settings or {})
+            else:
+                out += _check_relocation(df, codes, counties)
+    return out
+
+
+# --------------------------------------------------------------------------- settings
+
+def _check_settings(settings: dict) -> list[Problem]:
+    out = []
+    known_sections = {p.section for p in schema.PARAMS}
+    for section, body in settings.items():
+        if section not in known_sections:
+            out.append(Problem(TOML_NAME, None, f"[{section}]", "", "未知的节，已保留但不使用。",
+                               "Unknown section: kept but not used.", "warning"))
+            continue
+        if not isinstance(body, dict):
+            out.append(Problem(TOML_NAME, None, f"[{section}]", str(body), "应为一个节（表）。",
+                               "Should be a [section] table.", "error"))
+            continue
+        for key in body:
+            if (section, key) not in schema.PARAMS_BY_KEY:
+                out.append(Problem(TOML_NAME, None, f"{section}.{key}", _show(body[key]), "未知参数，已保留但不使用。",
+                                   "Unknown parameter: kept but not used.", "warning"))
+    for p in schema.PARAMS:
+        body = settings.get(p.section)
+        if not isinstance(body, dict) or p.key not in body:
+            continue
+        value = body[p.key]
+        where = f"{p.section}.{p.key}"
+        if p.kind == "text":
+            if not isinstance(value, str):
+                out.append(Problem(TOML_NAME, None, where, _show(value), "应为文本（用引号括起）。",
+                                   "Should be text (in quotes)."))
+        elif p.kind == "bool":
+            if not isinstance(value, bool):
+                out.append(Problem(TOML_NAME, None, where, _show(value), "应为 true 或 false。",
+                                   "Should be true or false."))
+        elif p.kind == "choice":
+            if value not in p.allowed:
+                allowed = " | ".join(p.allowed)
+                out.append(Problem(TOML_NAME, None, where, _show(value), f"取值无效，允许：{allowed}。",
+                                   f"Invalid value; allowed: {allowed}."))
+        else:
+            out += _check_number_param(p, value, where)
+    pricing = settings.get("pricing") if isinstance(settings.get("pricing"), dict) else {}
+    lo, hi = pricing.get("guide_floor"), pricing.get("guide_ceiling")
+    if _is_num(lo) and _is_num(hi) and lo > hi:
+        out.append(Problem(TOML_NAME, None, "pricing.guide_floor", _show(lo), "指导价下限高于上限。",
+                           "The guidance floor is above the guidance ceiling."))
+    return out
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_number_param(p: schema.Param, value, where: str) -> list[Problem]:
+    if not _is_num(value):
+        return [Problem(TOML_NAME, None, where, _show(value), "应为数字（不加引号）。", "Should be a number (no quotes).")]
+    if p.kind == "integer" and value != int(value):
+        return [Problem(TOML_NAME, None, where, _show(value), "应为整数。", "Should be a whole number.")]
+    return _range_problem(TOML_NAME, None, where, value, p.minimum, p.maximum)
+
+
+def _range_problem(file, row, column, value, minimum, maximum) -> list[Problem]:
+    if minimum is not None and value < minimum:
+        if minimum == 0:
+            return [Problem(file, row, column, _show(value), "不能为负数。", "Must not be negative.")]
+        return [Problem(file, row, column, _show(value), f"应在 {_fmt(minimum)}–{_fmt(maximum)} 之间。",
+                        f"Must be between {_fmt(minimum)} and {_fmt(maximum)}.")]
+    if maximum is not None and value > maximum:
+        lo = _fmt(minimum) if minimum is not None else "−∞"
+        return [Problem(file, row, column, _show(value), f"应在 {lo}–{_fmt(maximum)} 之间。",
+                        f"Must be between {lo} and {_fmt(maximum)}.")]
+    return []
+
+
+def _fmt(x) -> str:
+    return str(int(x)) if x is not None and float(x).is_integer() else str(x)
+
+
+def _show(value) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --------------------------------------------------------------------------- tables
+
+def _row_numbers(df: pd.DataFrame) -> list[int]:
+    rows = df.attrs.get("row_numbers")
+    if rows and len(rows) == len(df):
+        return list(rows)
+    return [i + 2 for i in range(len(df))]
+
+
+def _check_table(table: str, df: pd.DataFrame) -> list[Problem]:
+    filename, columns, _ = schema.TABLES[table]
+    out = []
+    df = df.rename(columns=lambda c: str(c).strip().lower())
+    for dup in df.attrs.get("duplicate_headers", []):
+        out.append(Problem(filename, 1, dup, "", "列名重复。", "Duplicate column name."))
+    for row in df.attrs.get("overflow_rows", []):
+        out.append(Problem(filename, row, "", "", "此行的单元格比表头多。", "This row has more cells than the header."))
+    rows = _row_numbers(df)
+    for col in columns:
+        if col.name not in df.columns:
+            if col.required:
+                out.append(Problem(filename, 1, col.name, "", f"缺少必需的列 {col.name}（{col.label_zh}）。",
+                                   f"Missing required column {col.name} ({col.label_en})."))
+            continue
+        for row, value in zip(rows, df[col.name].tolist()):
+            out += _check_cell(filename, row, col, value)
+    return out
+
+
+def _check_cell(filename: str, row: int, col: schema.Column, value) -> list[Problem]:
+    if is_blank(value):
+        if col.cell_required:
+            return [Problem(filename, row, col.name, "", f"{col.label_zh}不能为空。", f"{col.label_en} must not be blank.")]
+        return []
+    shown = _show(value)
+    if col.kind in ("number", "integer"):
+        try:
+            number = parse_number(value)
+        except (ValueError, TypeError):
+            return [Problem(filename, row, col.name, shown, "应为数字。", "Should be a number.")]
+        if col.kind == "integer" and number != int(number):
+            return [Problem(filename, row, col.name, shown, "应为整数。", "Should be a whole number.")]
+        if abs(number) > 1e12:
+            return [Problem(filename, row, col.name, shown, "数值过大。", "Number is too large.")]
+        return _range_problem(filename, row, col.name, number, col.minimum, col.maximum)
+    if col.kind == "bool":
+        try:
+            parse_bool(value)
+        except (ValueError, TypeError):
+            return [Problem(filename, row, col.name, shown, "应为 true/false（是/否）。", "Should be true/false.")]
+        return []
+    if col.kind == "category":
+        text = str(value).strip()
+        key = text.lower() if text.isascii() else text
+        if key not in col.aliases and key not in col.allowed:
+            allowed = " | ".join(col.allowed)
+            return [Problem(filename, row, col.name, shown, f"取值无效，允许：{allowed}（或中文名称）。",
+                            f"Invalid value; allowed: {allowed} (or the Chinese label).")]
+    return []
+
+
+def _num(value) -> float | None:
+    try:
+        return parse_number(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def _check_counties(df: pd.DataFrame) -> list[Problem]:
+    out = []
+    df = df.rename(columns=lambda c: str(c).strip().lower())
+    rows = _row_numbers(df)
+    if "code" in df.columns:
+        first_row: dict[str, int] = {}
+        for row, code in zip(rows, df["code"].tolist()):
+            if is_blank(code):
+                continue
+            code = str(code).strip()
+            if code in first_row:
+                out.append(Problem("counties.csv", row, "code", code, f"县代码重复（首次出现在第{first_row[code]}行）。",
+                                   f"Duplicate county code (first seen in row {first_row[code]})."))
+            else:
+                first_row[code] = row
+    get = lambda name: df[name].tolist() if name in df.columns else [None] * len(df)  # noqa: E731
+    for row, demand, ceiling, surplus, pclass in zip(rows, get("demand_mu"), get("ceiling_price"),
+                                                     get("surplus_mu"), get("poverty_class")):
+        d = _num(demand)
+        if d is not None and d > 0 and is_blank(ceiling):
+            out.append(Problem("counties.csv", row, "ceiling_price", "", "有指标需求的使用县必须填写最高价。",
+                               "A buyer with demand must have a ceiling price."))
+        s = _num(surplus)
+        cls = schema.POVERTY_CLASS_ALIASES.get(str(pclass).strip().lower() if not is_blank(pclass) else "")
+        if s is not None and s > 0 and cls == "none":
+            out.append(Problem("counties.csv", row, "surplus_mu", _show(surplus),
+                               "非贫困县的节余指标不能在省域内流转（第二条），不会出让。",
+                               "Not a listed poverty county: its surplus cannot be sold province-wide (article 2).",
+                               "warning"))
+    return out
+
+
+def _county_lookup(counties: pd.DataFrame) -> dict[str, dict]:
+    df = counties.rename(columns=lambda c: str(c).strip().lower())
+    out = {}
+    if "code" not in df.columns:
+        return out
+    for rec in df.to_dict("records"):
+        if not is_blank(rec.get("code")):
+            out.setdefault(str(rec["code"]).strip(), rec)
+    return out
+
+
+def _check_pairs(df: pd.DataFrame, counties: pd.DataFrame, settings: dict) -> list[Problem]:
+    out = []
+    df = df.rename(columns=lambda c: str(c).strip().lower())
+    lookup = _county_lookup(counties)
+    pricing = settings.get("pricing") if isinstance(settings.get("pricing"), dict) else {}
+    guide_lo = pricing.get("guide_floor") if _is_num(pricing.get("guide_floor")) else None
+    guide_hi = pricing.get("guide_ceiling") if _is_num(pricing.get("guide_ceiling")) else None
+    seen: dict[tuple, int] = {}
+    for row, rec in zip(_row_numbers(df), df.to_dict("records")):
+        s, b = rec.get("seller_code"), rec.get("buyer_code")
+        s = "" if is_blank(s) else str(s).strip()
+        b = "" if is_blank(b) else str(b).strip()
+        ok = True
+        for col, code in (("seller_code", s), ("buyer_code", b)):
+            if code and code not in lookup:
+                out.append(Problem("pairs.csv", row, col, code, "counties.csv 中没有这个县代码。",
+                                   "No county with this code in counties.csv."))
+                ok = False
+        if not (s and b and ok):
+            continue
+        if s == b:
+            out.append(Problem("pairs.csv", row, "buyer_code", b, "出让县与使用县不能相同。",
+                               "Seller and buyer must be different counties."))
+            continue
+        if (s, b) in seen:
+            out.append(Problem("pairs.csv", row, "buyer_code", b, f"此配对重复（首次出现在第{seen[(s, b)]}行）。",
+                               f"Duplicate pair (first seen in row {seen[(s, b)]})."))
+            continue
+        seen[(s, b)] = row
+        agreed = _num(rec.get("agreed_price"))
+        excluded = False
+        try:
+            excluded = bool(parse_bool(rec.get("excluded")))
+        except (ValueError, TypeError):
+            pass
+        if agreed is None or excluded:
+            continue
+        lows = [_num(lookup[s].get("floor_price")), guide_lo, _num(rec.get("floor_price"))]
+        highs = [_num(lookup[b].get("ceiling_price")), guide_hi, _num(rec.get("ceiling_price"))]
+        lo = max([x for x in lows if x is not None], default=0.0)
+        hi = min([x for x in highs if x is not None], default=math.inf)
+        if agreed < lo - 1e-9 or agreed > hi + 1e-9:
+            band = f"{_fmt(lo)}–{_fmt(hi) if math.isfinite(hi) else '∞'}"
+            out.append(Problem("pairs.csv", row, "agreed_price", _show(rec.get("agreed_price")),
+                               f"已商定价格不在该配对的价格区间 {band} 万元/亩内（第十五条）。",
+                               f"Agreed price lies outside the pair's band {band} 万元/亩 (article 15)."))
+    return out
+
+
+def _check_relocation(df: pd.DataFrame, codes: set[str], counties: pd.DataFrame) -> list[Problem]:
+    out = []
+    df = df.rename(columns=lambda c: str(c).strip().lower())
+    seen: dict[tuple, int] = {}
+    for row, rec in zip(_row_numbers(df), df.to_dict("records")):
+        for col in ("county_code", "destination_code"):
+            code = rec.get(col)
+            if not is_blank(code) and str(code).strip() not in codes:
+                out.append(Problem("relocation.csv", row, col, str(code).strip(), "counties.csv 中没有这个县代码。",
+                                   "No county with this code in counties.csv."))
+        key = (str(rec.get("county_code", "")).strip(), str(rec.get("group_id", "")).strip())
+        if all(key):
+            if key in seen:
+                out.append(Problem("relocation.csv", row, "group_id", key[1],
+                                   f"同一县的搬迁组编号重复（首次出现在第{seen[key]}行）。",
+                                   f"Duplicate group id within the county (first seen in row {seen[key]})."))
+            else:
+                seen[key] = row
+    return out
