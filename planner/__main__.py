@@ -74,6 +74,34 @@ def cmd_solve(args) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args) -> int:
+    from planner.compare import compare
+    from planner.export import write_csv
+    from planner.model import solve
+    from planner.validate import errors, load_checked
+
+    scenarios, results = [], []
+    for folder in args.scenarios:
+        scn, problems = load_checked(folder)
+        if scn is None or errors(problems):
+            _print_problems(problems, args.lang, sys.stderr)
+            print(f"无效 INVALID: {folder}", file=sys.stderr)
+            return EXIT_INVALID
+        scenarios.append(scn)
+        results.append(solve(scn, solver=args.solver, time_limit=args.time_limit))
+    names = [f"{s.name} ({Path(f).name})" for s, f in zip(scenarios, args.scenarios)]
+    cmp = compare(scenarios, results, names)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(cmp.kpis, out / "kpis.csv")
+    write_csv(cmp.inputs, out / "inputs_diff.csv")
+    write_csv(cmp.pairings, out / "pairings_diff.csv")
+    write_csv(cmp.counties, out / "counties_diff.csv")
+    write_csv(cmp.benefit, out / "benefit_diff.csv")
+    print(f"{len(cmp.inputs)} input differences, {len(cmp.pairings)} pairing differences -> {out}")
+    return EXIT_OK
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planner", description="节余指标流转规划 Quota transfer planner")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh")
@@ -87,7 +115,15 @@ def main(argv=None) -> int:
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
     p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
     p.set_defaults(func=cmd_solve)
+    p = sub.add_parser("compare", help="compare 2-4 scenario folders (the first is the base)")
+    p.add_argument("scenarios", nargs="+")
+    p.add_argument("--out", required=True)
+    p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    p.set_defaults(func=cmd_compare)
     args = parser.parse_args(argv)
+    if args.command == "compare" and not 2 <= len(args.scenarios) <= 4:
+        parser.error("compare takes 2 to 4 scenario folders")
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -95,4 +131,10 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    # A console or redirect that cannot encode Chinese (e.g. cp1252, ascii) must not turn messages into a traceback.
+    for _stream in (sys.stdout, sys.stderr):
+        try:
+            _stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     sys.exit(main())

@@ -1,0 +1,409 @@
+"""The scenario store: list, open, save (atomic, versioned, conflict-checked), save as, clone, rename, delete.
+
+Layout under the store root (normally `scenarios/`):
+
+    <slug>/                      the current version, in the plain DESIGN section 3 format (human-editable)
+    <slug>/.meta.json            version number and save time (absent in hand-made folders: version 0)
+    .versions/<slug>/v0003/      earlier versions, each a complete folder
+    .trash/<slug>-<time>/        deleted scenarios with their versions, recoverable
+    .staging/, .locks/           work areas for saves in progress
+
+A save writes the new folder in `.staging`, fsyncs it, then under a lock moves the current folder into
+`.versions` and the new one into place: two renames, each atomic. A crash between them leaves the previous version
+complete in `.versions`, and `recover()` (run by every store) puts it back. The version stamp a session got when it
+opened a scenario is a hash of the files; saving with a stale stamp raises `ConflictError` instead of overwriting.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from planner import schema
+from planner.scenario import TOML_NAME, Scenario, scenario_files
+from planner.validate import Problem, load_checked
+
+META_NAME = ".meta.json"
+READ_ONLY = frozenset({"jilin-baseline"})
+RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                      *(f"lpt{i}" for i in range(1, 10))})
+SCENARIO_FILES = (TOML_NAME, *(f for f, _, _ in schema.TABLES.values()))
+
+
+class StoreError(Exception):
+    """A store operation was refused; carries a bilingual message for the UI and the command line."""
+
+    def __init__(self, message_zh: str, message_en: str):
+        super().__init__(message_en)
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+    def text(self, lang: str = "zh") -> str:
+        return self.message_zh if lang == "zh" else self.message_en
+
+
+class ConflictError(StoreError):
+    pass
+
+
+class ReadOnlyError(StoreError):
+    pass
+
+
+class InvalidScenarioError(StoreError):
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"情景无效（{len(problems)} 个问题），未保存。",
+                         f"The scenario is invalid ({len(problems)} problems); nothing was saved.")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    slug: str
+    name: str
+    version: int
+    saved_at: str
+    read_only: bool
+    stamp: str
+
+
+def slugify(name: str) -> str:
+    """A safe folder name: letters, digits, CJK, '-' and '_'; refuses names that could leave the store."""
+    text = (name or "").strip()
+    if not text:
+        raise StoreError("名称不能为空。", "The name must not be empty.")
+    if len(text) > 80:
+        raise StoreError("名称过长（最多 80 个字符）。", "The name is too long (80 characters at most).")
+    if "/" in text or "\\" in text or text.startswith(".") or ".." in text or ":" in text or "\x00" in text:
+        raise StoreError("名称不能包含 / \\ : 或以 . 开头（不能指向情景文件夹以外）。",
+                         "The name must not contain / \\ : or start with '.' (it must stay inside scenarios/).")
+    slug = re.sub(r"[^0-9A-Za-z_\-\u3400-\u9fff]+", "-", text).strip("-_").lower()
+    if not slug:
+        slug = "scenario-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    if slug.split(".")[0] in RESERVED:
+        raise StoreError("这是系统保留名称，请换一个。", "This is a reserved system name; choose another.")
+    return slug
+
+
+def files_stamp(folder: Path) -> str:
+    """Hash of the scenario files as they are on disk (detects saves by others and hand edits)."""
+    h = hashlib.sha256()
+    for name in SCENARIO_FILES:
+        path = folder / name
+        if path.is_file():
+            h.update(name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+class ScenarioStore:
+    def __init__(self, root: Path, read_only: frozenset[str] = READ_ONLY):
+        self.root = Path(root).resolve()
+        self.read_only = read_only
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.recover()
+
+    # -- paths
+    def _folder(self, slug: str) -> Path:
+        if not slug or slug != slug.strip() or slug.startswith(".") or "/" in slug or "\\" in slug or ".." in slug:
+            raise StoreError("无效的情景标识。", "Invalid scenario identifier.")
+        path = (self.root / slug).resolve()
+        if path.parent != self.root:
+            raise StoreError("路径超出情景文件夹。", "The path leaves the scenarios folder.")
+        return path
+
+    def _versions(self, slug: str) -> Path:
+        return self.root / ".versions" / slug
+
+    @contextmanager
+    def _lock(self, slug: str, timeout: float = 10.0):
+        """Cross-process lock by exclusive file creation (portable; stale locks expire)."""
+        locks = self.root / ".locks"
+        locks.mkdir(exist_ok=True)
+        path = locks / f"{slug}.lock"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                break
+            except FileExistsError:
+                try:
+                    if time.time() - path.stat().st_mtime > 60:
+                        path.unlink(missing_ok=True)
+                        continue
+                except FileNotFoundError:
+                    continue
+                if time.monotonic() > deadline:
+                    raise StoreError("情景正被另一会话保存，请稍后再试。",
+                                     "Another session is saving this scenario; try again shortly.") from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+    # -- reading
+    def recover(self) -> list[str]:
+        """Put back scenarios whose save was interrupted between its two renames; clear stale staging."""
+        restored = []
+        versions = self.root / ".versions"
+        if versions.is_dir():
+            for vdir in versions.iterdir():
+                if vdir.is_dir() and not (self.root / vdir.name).exists():
+                    latest = self._latest_version_dir(vdir.name)
+                    if latest is not None:
+                        shutil.copytree(latest, self.root / vdir.name)
+                        restored.append(vdir.name)
+        staging = self.root / ".staging"
+        if staging.is_dir():
+            for item in staging.iterdir():
+                try:
+                    if time.time() - item.stat().st_mtime > 3600:
+                        shutil.rmtree(item, ignore_errors=True)
+                except OSError:
+                    pass
+        return restored
+
+    def _latest_version_dir(self, slug: str) -> Path | None:
+        vdir = self._versions(slug)
+        if not vdir.is_dir():
+            return None
+        dirs = sorted(d for d in vdir.iterdir() if d.is_dir() and re.fullmatch(r"v\d+", d.name))
+        return dirs[-1] if dirs else None
+
+    def _meta(self, folder: Path) -> dict:
+        try:
+            return json.loads((folder / META_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def info(self, slug: str) -> ScenarioInfo:
+        folder = self._folder(slug)
+        if not (folder / TOML_NAME).is_file():
+            raise StoreError(f"情景 {slug} 不存在。", f"Scenario {slug} does not exist.")
+        meta = self._meta(folder)
+        name = slug
+        try:
+            import tomllib
+
+            name = tomllib.loads((folder / TOML_NAME).read_text(encoding="utf-8-sig")).get(
+                "scenario", {}).get("name", slug)
+        except (OSError, ValueError, UnicodeDecodeError):
+            pass
+        return ScenarioInfo(slug, str(name), int(meta.get("version", 0)), str(meta.get("saved_at", "")),
+                            slug in self.read_only, files_stamp(folder))
+
+    def list(self) -> list[ScenarioInfo]:
+        out = []
+        for folder in sorted(self.root.iterdir()):
+            if folder.is_dir() and not folder.name.startswith(".") and (folder / TOML_NAME).is_file():
+                out.append(self.info(folder.name))
+        # the read-only default first
+        return sorted(out, key=lambda i: (not i.read_only, i.name))
+
+    def exists(self, slug: str) -> bool:
+        try:
+            return (self._folder(slug) / TOML_NAME).is_file()
+        except StoreError:
+            return False
+
+    def open(self, slug: str) -> tuple[Scenario | None, list[Problem], str]:
+        """(scenario or None, problems, version stamp to pass back to save)."""
+        folder = self._folder(slug)
+        stamp = files_stamp(folder)
+        scn, problems = load_checked(folder)
+        return scn, problems, stamp
+
+    # -- writing
+    def save(self, slug: str, scn: Scenario, expected_stamp: str | None, note: str = "") -> ScenarioInfo:
+        """Save over an existing scenario; refuses if someone else saved since `expected_stamp`."""
+        if slug in self.read_only:
+            raise ReadOnlyError("内置基准情景只读：请用“另存为”保存为新情景。",
+                                "The shipped baseline is read-only: use 'save as' to keep changes.")
+        folder = self._folder(slug)
+        self._check_valid(scn)
+        staged = self._stage(scn, note)
+        try:
+            with self._lock(slug):
+                current = files_stamp(folder) if folder.exists() else None
+                if folder.exists() and expected_stamp is not None and current != expected_stamp:
+                    raise ConflictError("保存冲突：此情景已被其他人或其他会话修改。请“另存为”新名称，或重新打开后再改。",
+                                        "Save conflict: someone else changed this scenario since you opened it. "
+                                        "Use 'save as' under a new name, or reopen it and redo your change.")
+                version = int(self._meta(folder).get("version", 0)) if folder.exists() else 0
+                self._write_meta(staged, version + 1, note)
+                if folder.exists():
+                    vdir = self._versions(slug)
+                    vdir.mkdir(parents=True, exist_ok=True)
+                    target = vdir / f"v{version:04d}"
+                    if target.exists():
+                        shutil.rmtree(target)
+                    os.rename(folder, target)
+                os.rename(staged, folder)
+                _fsync_dir(self.root)
+        finally:
+            if staged.exists():
+                shutil.rmtree(staged, ignore_errors=True)
+        return self.info(slug)
+
+    def save_as(self, name: str, scn: Scenario, note: str = "") -> ScenarioInfo:
+        """Save under a new name (a new folder); refuses an existing name."""
+        slug = slugify(name)
+        if self.exists(slug):
+            raise StoreError(f"已有同名情景“{name}”，请换一个名称。", f"A scenario named '{name}' already exists.")
+        scn = scn.with_param("scenario", "name", name.strip())
+        self._check_valid(scn)
+        staged = self._stage(scn, note)
+        try:
+            with self._lock(slug):
+                if self._folder(slug).exists():
+                    raise StoreError(f"已有同名情景“{name}”，请换一个名称。",
+                                     f"A scenario named '{name}' already exists.")
+                self._write_meta(staged, 1, note)
+                os.rename(staged, self._folder(slug))
+                _fsync_dir(self.root)
+        finally:
+            if staged.exists():
+                shutil.rmtree(staged, ignore_errors=True)
+        return self.info(slug)
+
+    def clone(self, slug: str, new_name: str) -> ScenarioInfo:
+        scn, problems, _ = self.open(slug)
+        if scn is None:
+            raise InvalidScenarioError(problems)
+        return self.save_as(new_name, scn, note=f"clone of {slug}")
+
+    def rename(self, slug: str, new_name: str) -> ScenarioInfo:
+        if slug in self.read_only:
+            raise ReadOnlyError("内置基准情景不能改名。", "The shipped baseline cannot be renamed.")
+        new_slug = slugify(new_name)
+        scn, problems, stamp = self.open(slug)
+        if scn is None:
+            raise InvalidScenarioError(problems)
+        if new_slug != slug and self.exists(new_slug):
+            raise StoreError(f"已有同名情景“{new_name}”。", f"A scenario named '{new_name}' already exists.")
+        if new_slug != slug:
+            with self._lock(slug):
+                os.rename(self._folder(slug), self._folder(new_slug))
+                if self._versions(slug).exists():
+                    os.rename(self._versions(slug), self._versions(new_slug))
+            stamp = files_stamp(self._folder(new_slug))
+        return self.save(new_slug, scn.with_param("scenario", "name", new_name.strip()), stamp, note="rename")
+
+    def delete(self, slug: str) -> str:
+        """Move to the trash (recoverable); returns the trash entry name."""
+        if slug in self.read_only:
+            raise ReadOnlyError("内置基准情景不能删除。", "The shipped baseline cannot be deleted.")
+        folder = self._folder(slug)
+        if not folder.exists():
+            raise StoreError(f"情景 {slug} 不存在。", f"Scenario {slug} does not exist.")
+        trash = self.root / ".trash"
+        trash.mkdir(exist_ok=True)
+        entry = f"{slug}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+        with self._lock(slug):
+            (trash / entry).mkdir()
+            os.rename(folder, trash / entry / "current")
+            if self._versions(slug).exists():
+                os.rename(self._versions(slug), trash / entry / "versions")
+        return entry
+
+    def trash(self) -> list[str]:
+        t = self.root / ".trash"
+        return sorted((d.name for d in t.iterdir() if d.is_dir()), reverse=True) if t.is_dir() else []
+
+    def restore_from_trash(self, entry: str) -> ScenarioInfo:
+        t = (self.root / ".trash" / entry).resolve()
+        if t.parent != (self.root / ".trash").resolve() or not (t / "current").is_dir():
+            raise StoreError("回收站中没有这个条目。", "No such entry in the trash.")
+        slug = re.sub(r"-\d{8}-\d{6}-[0-9a-f]{4}$", "", entry)
+        if self.exists(slug):
+            slug = f"{slug}-restored-{uuid.uuid4().hex[:4]}"
+        os.rename(t / "current", self._folder(slug))
+        if (t / "versions").exists():
+            self._versions(slug).parent.mkdir(exist_ok=True)
+            os.rename(t / "versions", self._versions(slug))
+        shutil.rmtree(t, ignore_errors=True)
+        return self.info(slug)
+
+    # -- versions
+    def history(self, slug: str) -> list[dict]:
+        """Earlier versions, newest first, plus the current one at the top."""
+        out = []
+        cur = self.info(slug)
+        out.append({"version": cur.version, "saved_at": cur.saved_at, "current": True,
+                    "note": self._meta(self._folder(slug)).get("note", "")})
+        vdir = self._versions(slug)
+        if vdir.is_dir():
+            for d in sorted((d for d in vdir.iterdir() if re.fullmatch(r"v\d+", d.name)), reverse=True):
+                meta = self._meta(d)
+                out.append({"version": int(d.name[1:]), "saved_at": meta.get("saved_at", ""), "current": False,
+                            "note": meta.get("note", "")})
+        return out
+
+    def open_version(self, slug: str, version: int) -> Scenario:
+        d = self._versions(slug) / f"v{int(version):04d}"
+        if not d.is_dir():
+            raise StoreError(f"没有版本 {version}。", f"No version {version}.")
+        scn, problems = load_checked(d)
+        if scn is None:
+            raise InvalidScenarioError(problems)
+        return scn
+
+    def restore_version(self, slug: str, version: int) -> ScenarioInfo:
+        """Make an earlier version current again (itself a new, versioned save)."""
+        scn = self.open_version(slug, version)
+        return self.save(slug, scn, files_stamp(self._folder(slug)), note=f"restore v{version}")
+
+    # -- internals
+    def _check_valid(self, scn: Scenario) -> None:
+        from planner.validate import errors, validate_scenario
+
+        problems = errors(validate_scenario(scn))
+        if problems:
+            raise InvalidScenarioError(problems)
+
+    def _stage(self, scn: Scenario, note: str) -> Path:
+        staging = self.root / ".staging"
+        staging.mkdir(exist_ok=True)
+        path = staging / uuid.uuid4().hex
+        path.mkdir()
+        for name, data in scenario_files(scn).items():
+            with open(path / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        _fsync_dir(path)
+        return path
+
+    def _write_meta(self, folder: Path, version: int, note: str) -> None:
+        with open(folder / META_NAME, "w", encoding="utf-8") as fh:
+            json.dump({"version": version, "saved_at": _now(), "note": note}, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
