@@ -41,7 +41,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if data.startswith(b"PK\x03\x04"):
         raise FileReadError("这是 Excel/压缩文件，不是 CSV：请另存为 CSV，或在网页上导入 Excel。",
                             "This is an Excel/zip file, not CSV: save it as CSV or import it as Excel in the app.")
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data:  # the whole file: a crash can leave a NUL-filled tail after good text
         raise FileReadError("文件是二进制内容，无法作为文本读取。", "The file is binary and cannot be read as text.")
     if data.startswith(b"\xef\xbb\xbf"):
         try:

@@ -6,7 +6,7 @@ value and a plain message in Chinese and English. Validation collects all proble
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -241,7 +241,9 @@ def _check_cell(filename: str, row: int, col: schema.Column, value) -> list[Prob
             return [Problem(filename, row, col.name, shown, "应为整数。", "Should be a whole number.")]
         if abs(number) > 1e12:
             return [Problem(filename, row, col.name, shown, "数值过大。", "Number is too large.")]
-        return _range_problem(filename, row, col.name, number, col.minimum, col.maximum)
+        # report the cell as typed ("16", "1,200"), not the parsed float ("16.0", "1200.0")
+        return [replace(p, value=shown) for p in
+                _range_problem(filename, row, col.name, number, col.minimum, col.maximum)]
     if col.kind == "bool":
         try:
             parse_bool(value)
