@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup_venv.sh
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS=false  # also off in .streamlit/config.toml: the app stays offline
 if [ -f app.py ]; then
   exec .venv/bin/python -m streamlit run app.py "$@"
 fi

@@ -92,7 +92,11 @@ def cmd_compare(args) -> int:
     names = [f"{s.name} ({Path(f).name})" for s, f in zip(scenarios, args.scenarios)]
     cmp = compare(scenarios, results, names)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"无法创建输出文件夹 Cannot create output folder {out}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     write_csv(cmp.kpis, out / "kpis.csv")
     write_csv(cmp.inputs, out / "inputs_diff.csv")
     write_csv(cmp.pairings, out / "pairings_diff.csv")

@@ -23,8 +23,8 @@ REASONS = {
     "no_surplus": ("没有可流转的节余指标。", "Has no surplus quota to sell."),
     "no_partner_seller": ("没有可配对的使用县：{detail}。", "No admissible buyer: {detail}."),
     "no_partner_buyer": ("没有可配对的产生县：{detail}。", "No admissible seller: {detail}."),
-    "buyers_full": ("还有 {left} 亩未流转：可配对的使用县已被其他产生县的指标占满（{detail}）。",
-                    "{left} 亩 unsold: the buyers it may pair with are already filled by other sellers ({detail})."),
+    "buyers_full": ("还有 {left} 亩未流转：可配对的使用县已无法再接收指标（{detail}）。",
+                    "{left} 亩 unsold: the buyers it may pair with can take no more ({detail})."),
     "partner_limit": ("还有 {left} 亩未流转：已达到每县最多配对数。", "{left} 亩 unsold: the partner limit is reached."),
     "budget": ("还有 {left} 亩需求未满足：预算已用完（{budget} 万元）。",
                "{left} 亩 of demand unmet: the budget ({budget} 万元) is used up."),
@@ -39,6 +39,8 @@ REASONS = {
     "outbid": ("还有 {left} 亩需求未满足：可配对的产生县指标已流转给出价更高或更优先的使用县。",
                "{left} 亩 of demand unmet: the sellers it may pair with sold to better-paying or "
                "higher-priority buyers."),
+    "supply_short": ("还有 {left} 亩需求未满足：可配对的产生县没有更多节余指标可流转给它。",
+                     "{left} 亩 of demand unmet: the sellers it may pair with have no more quota for it."),
     "not_chosen": ("还有 {left} 亩未流转：在当前目标下不流转更优。", "{left} 亩 left: the objective prefers not to."),
     "not_solved": ("求解未成功，无法说明。", "The solve did not succeed; no explanation."),
     "none": ("既不出让也不使用节余指标。", "Neither sells nor buys quota."),
@@ -79,6 +81,8 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     cons = result.constraints
     binding = cons[cons["binding"]]
     bind_by_county: dict[str, set[str]] = {}
+    moved = cand[cand["quota_mu"] > TOL] if "quota_mu" in cand.columns else cand.iloc[0:0]
+    sold_to = moved.groupby("seller_code")["buyer_code"].agg(set).to_dict()  # seller -> buyers it sold to
     for kind, code in zip(binding["kind"], binding["county_code"]):
         bind_by_county.setdefault(code, set()).add(kind)
     rows = []
@@ -94,7 +98,7 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
             if role in ("seller", "both"):
                 parts.append(_seller_reason(rec, cand[cand["seller_code"] == code], bind_by_county))
             if role in ("buyer", "both"):
-                parts.append(_buyer_reason(rec, cand[cand["buyer_code"] == code], bind_by_county))
+                parts.append(_buyer_reason(rec, cand[cand["buyer_code"] == code], bind_by_county, sold_to))
             if not parts:
                 parts.append(_reason("none"))
         rows.append({"code": code, "name": rec["name"], "role": role,
@@ -129,7 +133,7 @@ def _seller_reason(rec, pairs: pd.DataFrame, bind: dict) -> tuple[str, str, str]
     return _reason("not_chosen", left=_fmt(left))
 
 
-def _buyer_reason(rec, pairs: pd.DataFrame, bind: dict) -> tuple[str, str, str]:
+def _buyer_reason(rec, pairs: pd.DataFrame, bind: dict, sold_to: dict | None = None) -> tuple[str, str, str]:
     left = rec["unmet_mu"]
     if left <= TOL:
         return _reason("fully_met")
@@ -144,6 +148,11 @@ def _buyer_reason(rec, pairs: pd.DataFrame, bind: dict) -> tuple[str, str, str]:
             return _reason(kind, left=_fmt(left))
     if "partners_buyer" in own:
         return _reason("partner_limit", left=_fmt(left))
+    # Outbid only when a seller it may pair with sold to some other buyer; otherwise the quota simply ran out.
+    if sold_to is not None:
+        others = set().union(*(sold_to.get(s, set()) for s in ok["seller_code"])) - {rec["code"]}
+        if not others:
+            return _reason("supply_short", left=_fmt(left))
     return _reason("outbid", left=_fmt(left))
 
 
@@ -181,6 +190,14 @@ def shadow_prices(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     if weighted:
         unit = ("加权" + unit[0], "weighted " + unit[1])
     sel = cons[(cons["county_code"] != "") & (cons["shadow_price"].abs() > 1e-7) & cons["kind"].isin(SHADOW_TEXT)]
+    # When a seller misses its minimum sale, the dual of its min_sale row is the shortfall penalty M itself, and any
+    # other row that would let it sell more carries M too (k·M for k 亩 of shortfall avoided). Those values count
+    # 亩 of shortfall, not 万元, so they are not shown; M is read off the missed rows (|values| >= M/1000 dropped).
+    sold = sel["county_code"].map(dict(zip(result.counties["code"], result.counties["sold_mu"]))).fillna(0.0)
+    missed = (sel["kind"] == "min_sale") & (sold < sel["bound"] - TOL)
+    if missed.any():
+        penalty = float(sel.loc[missed, "shadow_price"].abs().min())
+        sel = sel[~missed & (sel["shadow_price"].abs() < 1e-3 * penalty)]
     rows = []
     for kind, code, value in zip(sel["kind"], sel["county_code"], sel["shadow_price"]):
         name = names.get(code, code)

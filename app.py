@@ -1,0 +1,70 @@
+"""节余指标流转规划 · Quota transfer planner — the Streamlit entry point.
+
+Run with `./run_app.sh` (or `.venv/bin/python -m streamlit run app.py`). This file only sets up the page, the
+language switch and the shared sidebar, and hands over to the page the user picked. Each page lives in `pages/`
+and stays thin: it reads the session state (`app_state`), calls the planner core (`planner/`) and draws.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+import app_state as state
+from planner.i18n import LANGS, t
+
+ROOT = Path(__file__).resolve().parent
+
+# The navigation, in order: (file, title key in planner/locales, URL path). A page is shown only when its file
+# exists, so later pages (proceeds, compare, sensitivity) appear as soon as their files are added; to add another,
+# add its file, a line here and its title key to planner/locales/zh.json and en.json.
+# No page icons: Streamlit turns the current page's icon into the favicon, and a ":material/...:" favicon is
+# fetched from fonts.gstatic.com — the app must make no outside request.
+PAGES = [
+    ("pages/1_overview.py", "page.overview", "overview"),
+    ("pages/2_editor.py", "page.editor", "editor"),
+    ("pages/3_pairings.py", "page.pairings", "pairings"),
+    ("pages/4_proceeds.py", "page.proceeds", "proceeds"),
+    ("pages/5_compare.py", "page.compare", "compare"),
+    ("pages/6_sensitivity.py", "page.sensitivity", "sensitivity"),
+    ("pages/9_export.py", "page.export", "export"),
+]
+LANG_NAMES = {"zh": "中文", "en": "English"}
+
+
+def build_pages(lang: str) -> list:
+    pages = []
+    for path, title_key, url in PAGES:
+        if (ROOT / path).is_file():
+            pages.append(st.Page(path, title=t(title_key, lang), url_path=url, default=not pages))
+    return pages
+
+
+def main() -> None:
+    state.app_started()
+    try:
+        run()
+    finally:
+        state.app_finished()
+
+
+def run() -> None:
+    state.leave_legacy_pages_mode()
+    lang_now = state.lang()
+    # No page_icon, for the same reason as the page list (Streamlit's own favicon is served locally).
+    st.set_page_config(page_title=t("app.title", lang_now), layout="wide")
+    state.init()
+    with st.sidebar:
+        st.radio("语言 · Language", LANGS, key="lang", format_func=LANG_NAMES.get, horizontal=True)
+    lang_now = state.lang()
+    page = st.navigation(build_pages(lang_now), position="sidebar")
+    with st.sidebar:
+        st.divider()
+        slot = st.container()
+    page.run()
+    # Filled after the page ran, so it shows the outcome of this run's edits.
+    with slot:
+        state.sidebar_status()
+
+
+main()

@@ -1,0 +1,124 @@
+"""Translations and number formatting for the user interface (Chinese first, English second).
+
+`t(key, lang, **fmt)` looks a key up in `planner/locales/<lang>.json` and fills `{placeholders}`; an unknown key
+returns the key itself, so a missing translation is visible but never breaks a page. Labels of scenario columns and
+parameters are not duplicated here: they come from `planner.schema` (label_zh / label_en, help_zh / help_en).
+Importable without Streamlit.
+"""
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LOCALE_DIR = Path(__file__).resolve().parent / "locales"
+
+
+@lru_cache(maxsize=None)
+def messages(lang: str) -> dict[str, str]:
+    """All messages of one language (empty when the file is missing or broken)."""
+    path = LOCALE_DIR / f"{lang}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fmt) -> str:
+    """The message for `key` in `lang`, with `{placeholders}` filled; the key itself when unknown."""
+    text = messages(lang if lang in LANGS else DEFAULT_LANG).get(key)
+    if text is None:
+        return key
+    if fmt:
+        try:
+            return text.format(**fmt)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def has_key(key: str, lang: str) -> bool:
+    return key in messages(lang)
+
+
+# --------------------------------------------------------------------------- schema labels
+
+def label(item, lang: str) -> str:
+    """Label of a schema Column or Param in `lang` (falls back to the other language, then the code name)."""
+    zh = getattr(item, "label_zh", "") or ""
+    en = getattr(item, "label_en", "") or ""
+    name = getattr(item, "name", None) or getattr(item, "key", "")
+    return (en or zh or name) if lang == "en" else (zh or en or name)
+
+
+def column_label(col, lang: str) -> str:
+    """Column label with its unit, e.g. 节余指标（亩） / Surplus quota (亩)."""
+    text = label(col, lang)
+    unit = getattr(col, "unit", "")
+    if unit and unit not in text:
+        text += f"（{unit}）" if lang == "zh" else f" ({unit})"
+    return text
+
+
+def param_help(param, lang: str) -> str:
+    """Help text of a schema Param with the policy article it comes from."""
+    text = (param.help_en or param.help_zh) if lang == "en" else (param.help_zh or param.help_en)
+    if param.article:
+        basis = t("editor.param_basis", lang, article=param.article)
+        text = f"{text} {basis}".strip()
+    return text
+
+
+def choice_label(kind: str, value, lang: str) -> str:
+    """Label of a coded value (poverty class, resettlement mode, objective, ...); the code when unknown."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return ""
+    key = f"choice.{kind}.{value}"
+    text = t(key, lang)
+    return str(value) if text == key else text
+
+
+# --------------------------------------------------------------------------- numbers with units
+
+def fmt_number(value, decimals: int = 1) -> str:
+    """Thousands separators, at most `decimals` decimals, no trailing zeros; '—' for blank."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(x):
+        return "∞" if x > 0 else ("—" if math.isnan(x) else "−∞")
+    text = f"{x:,.{decimals}f}"
+    if decimals > 0:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", "−0"):
+        text = "0"
+    return text
+
+
+def _adaptive(value) -> int:
+    """One decimal for small quantities, none from 1,000 up (headline figures stay short)."""
+    try:
+        return 0 if abs(float(value)) >= 1000 else 1
+    except (TypeError, ValueError):
+        return 1
+
+
+def fmt_mu(value, lang: str = DEFAULT_LANG) -> str:
+    return f"{fmt_number(value, _adaptive(value))} 亩"
+
+
+def fmt_wan(value, lang: str = DEFAULT_LANG) -> str:
+    return f"{fmt_number(value, _adaptive(value))} 万元"
+
+
+def fmt_price(value, lang: str = DEFAULT_LANG) -> str:
+    return f"{fmt_number(value, 2)} 万元/亩"
+
+
+__all__ = ["LANGS", "DEFAULT_LANG", "t", "messages", "has_key", "label", "column_label", "param_help",
+           "choice_label", "fmt_number", "fmt_mu", "fmt_wan", "fmt_price"]

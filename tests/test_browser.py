@@ -1,0 +1,159 @@
+"""One real-browser test: start the app with `streamlit run`, drive the system Chromium with Playwright, edit a value
+in the scenario editor, run the optimisation, see the pairings and download the pairings CSV.
+
+Skips (with the reason) when /usr/bin/chromium or the playwright package is missing. Never downloads a browser:
+CI installs Debian's `chromium` and `fonts-noto-cjk` (see .ci/run). Screenshots of every page go to /tmp/shots/.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(os.environ.get("PLANNER_SHOTS_DIR", "/tmp/shots"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+if not CHROMIUM.exists():
+    pytest.skip("no browser at /usr/bin/chromium (install Debian's chromium and fonts-noto-cjk to run this test)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"planner_browser_test_{port}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.headless", "true", "--server.address", "127.0.0.1"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited early with code {proc.returncode}; see {log.name}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                pytest.fail(f"streamlit did not answer on {url} within 60 s; see {log.name}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _settle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the script run finished (no running indicator) and the page painted."""
+    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout_ms)
+    page.wait_for_timeout(700)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    page.wait_for_timeout(500)
+
+
+def _nav(page, label: str) -> None:
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=label).click()
+    _settle(page)
+
+
+def _metric_value(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_edit_solve_and_download_in_a_real_browser(server, tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 1400}, accept_downloads=True,
+                                          locale="zh-CN")
+            page = context.new_page()
+            outside = []
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
+            page.goto(server)
+            _settle(page)
+            page.get_by_role("heading", name="概览").wait_for()
+            surplus_before = _metric_value(page, "可流转节余指标")
+            page.screenshot(path=str(SHOTS / "browser_1_overview.png"))
+
+            # Scenario editor: set 双辽市's surplus (row 25 of the county table, column 节余指标) to 0.
+            _nav(page, "情景编辑")
+            page.get_by_role("heading", name="情景编辑").wait_for()
+            grid = page.locator('[data-testid="stDataFrame"]').first
+            grid.locator("canvas").first.wait_for()
+            page.wait_for_timeout(500)
+            box = grid.bounding_box()
+            page.mouse.click(box["x"] + 80, box["y"] + 52)  # first data row, 代码 column
+            page.wait_for_timeout(300)
+            for _ in range(4):  # 代码 → 名称 → 市（州） → 贫困县类别 → 节余指标
+                page.keyboard.press("ArrowRight")
+            for _ in range(24):  # down to row 25: 双辽市
+                page.keyboard.press("ArrowDown")
+            page.keyboard.type("0")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(SHOTS / "browser_2a_typing.png"))
+            page.keyboard.press("Enter")
+            _settle(page)
+            page.get_by_text("修改已生效").wait_for(timeout=20_000)
+            page.screenshot(path=str(SHOTS / "browser_2_editor.png"))
+
+            # Pairings: run the optimisation and see the result of the edit.
+            _nav(page, "优化配对")
+            page.get_by_role("button", name="运行优化").click()
+            _settle(page)
+            page.get_by_text("已找到最优方案").wait_for(timeout=30_000)
+            surplus_after = _metric_value(page, "可流转节余指标")
+            assert surplus_after != surplus_before
+            assert float(surplus_before.replace(",", "")) - float(surplus_after.replace(",", "")) == 1100
+            assert page.get_by_role("heading", name="推荐配对").is_visible()
+            assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+            page.screenshot(path=str(SHOTS / "browser_3_pairings.png"))
+            page.get_by_role("tab", name="地图").click()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(SHOTS / "browser_4_map.png"))
+
+            with page.expect_download(timeout=30_000) as info:
+                page.get_by_role("button", name="下载配对结果（CSV）").click()
+            target = tmp_path / "pairings.csv"
+            info.value.save_as(target)
+            data = target.read_bytes()
+            assert data.startswith(b"\xef\xbb\xbf"), data[:20]
+            lines = data.decode("utf-8-sig").splitlines()
+            assert lines[0].split(",")[:5] == ["出让县", "出让县代码", "使用县", "使用县代码", "流转指标（亩）"]
+            assert len(lines) > 1
+            assert not any(",220382," in line for line in lines[1:])  # 双辽市 has nothing left to sell
+
+            _nav(page, "导出")
+            page.get_by_role("heading", name="导出").wait_for()
+            page.screenshot(path=str(SHOTS / "browser_5_export.png"))
+            assert not outside, f"requests to outside hosts: {outside[:5]}"
+        finally:
+            browser.close()
