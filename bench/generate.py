@@ -1,0 +1,91 @@
+"""Synthetic scenarios in the scenario-folder format, at the sizes the planner must handle.
+
+province 15 x 60, detailed 300 x 1,000, national 800 x 2,800 (sellers x buyers). Budgets, construction and
+cultivated caps bind for some buyers, bands overlap for most but not all pairs, and a few pair overrides exist.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SIZES = {"province": (15, 60), "detailed": (300, 1000), "national": (800, 2800)}
+
+TOML = """[scenario]
+name = "合成情景 {size}"
+description = "Synthetic benchmark scenario ({n_s} sellers x {n_b} buyers); all numbers are random."
+
+[pricing]
+guide_floor = 10.0
+guide_ceiling = 60.0
+bargaining_weight = 0.5
+
+[rules]
+objective = "proceeds"
+priority_weight_national_key = 1.2
+priority_weight_provincial = 1.0
+quality_rule = "off"
+allow_plan_adjustment = false
+plan_adjustment_penalty = 0.0
+min_lot_mu = 0
+max_partners_per_seller = 0
+max_partners_per_buyer = 0
+min_sale_share = 0.0
+
+[proceeds]
+reclamation_cost_per_mu = 3.0
+financing_repayment_share = 0.0
+collective_share = 0.15
+rule = "per_capita"
+hybrid_alpha = 0.5
+"""
+
+
+def make(size: str, folder: Path, seed: int = 7) -> Path:
+    n_s, n_b = SIZES[size]
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scenario.toml").write_text(TOML.format(size=size, n_s=n_s, n_b=n_b), encoding="utf-8")
+    s_codes = [f"{100000 + i}" for i in range(n_s)]
+    b_codes = [f"{500000 + j}" for j in range(n_b)]
+    sellers = pd.DataFrame({
+        "code": s_codes, "name": [f"产生县{i}" for i in range(n_s)], "prefecture": "",
+        "poverty_class": rng.choice(["national_key", "provincial"], n_s, p=[0.55, 0.45]),
+        "surplus_mu": rng.integers(200, 2500, n_s),
+        "reclaimed_quality_grade": rng.integers(4, 13, n_s),
+        "floor_price": rng.uniform(8, 20, n_s).round(2),
+        "lat": rng.uniform(41, 46, n_s).round(4), "lon": rng.uniform(122, 131, n_s).round(4),
+    })
+    demand = rng.integers(100, 2000, n_b)
+    ceiling = rng.uniform(14, 45, n_b).round(2)
+    budget = np.where(rng.random(n_b) < 0.6, (demand * ceiling * rng.uniform(0.3, 0.9, n_b)).round(0), np.nan)
+    construction = np.where(rng.random(n_b) < 0.3, (demand * rng.uniform(0.4, 0.9, n_b)).round(0), np.nan)
+    cultivated = np.where(rng.random(n_b) < 0.2, (demand * rng.uniform(0.3, 0.8, n_b)).round(0), np.nan)
+    buyers = pd.DataFrame({
+        "code": b_codes, "name": [f"使用县{j}" for j in range(n_b)], "prefecture": "", "poverty_class": "none",
+        "demand_mu": demand, "ceiling_price": ceiling, "budget_wan": budget,
+        "construction_headroom_mu": construction, "cultivated_headroom_mu": cultivated,
+        "cultivated_share": np.where(np.isnan(cultivated), np.nan, rng.uniform(0.5, 1.0, n_b).round(2)),
+        "occupied_quality_grade": rng.integers(3, 11, n_b),
+        "lat": rng.uniform(41, 46, n_b).round(4), "lon": rng.uniform(122, 131, n_b).round(4),
+    })
+    counties = pd.concat([sellers, buyers], ignore_index=True)
+    counties.to_csv(folder / "counties.csv", index=False, encoding="utf-8-sig")
+    k = max(3, n_s // 5)
+    pairs = pd.DataFrame({"seller_code": rng.choice(s_codes, k, replace=False),
+                          "buyer_code": rng.choice(b_codes, k, replace=False),
+                          "floor_price": "", "ceiling_price": "", "agreed_price": "", "excluded": "true"})
+    pairs.to_csv(folder / "pairs.csv", index=False, encoding="utf-8-sig")
+    return folder
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("size", choices=list(SIZES))
+    ap.add_argument("out")
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args()
+    print(make(a.size, Path(a.out), a.seed))

@@ -1,0 +1,102 @@
+"""Benchmark: the whole `python -m planner solve` command against raw HiGHS on the same LP, side by side.
+
+    .venv/bin/python bench/run.py [province detailed national] [--repeat N]
+
+For each size it generates a synthetic scenario folder (bench/generate.py), then alternates runs of
+  planner: `python -m planner solve DIR --out OUT` (a fresh process: read, validate, build, solve, write), and
+  raw:     `python bench/raw_highs.py DIR` (a fresh process: read with pandas, build with numpy,
+           scipy.optimize.linprog(method="highs-ipm")),
+and prints wall seconds (best of N), the ratio planner/raw, peak memory of each process and whether the optima
+agree. It also times the default Jilin scenario in process. Not a test: numbers depend on the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.generate import SIZES, make  # noqa: E402
+
+MEASURE = """
+import resource, subprocess, sys, time, json
+t = time.perf_counter()
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+dt = time.perf_counter() - t
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"seconds": dt, "peak_mb": peak_kb / 1024, "rc": p.returncode, "stdout": p.stdout[-2000:],
+                  "stderr": p.stderr[-2000:]}))
+"""
+
+
+def measure(cmd: list[str]) -> dict:
+    """Run cmd in a fresh process; wall time and that process's own peak memory."""
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return json.loads(out.stdout)
+
+
+def bench_size(size: str, repeat: int, work: Path) -> dict:
+    folder = make(size, work / size)
+    out_dir = work / f"{size}-out"
+    planner_runs, raw_runs = [], []
+    for _ in range(repeat):
+        planner_runs.append(measure([sys.executable, "-m", "planner", "solve", str(folder), "--out", str(out_dir)]))
+        raw_runs.append(measure([sys.executable, str(ROOT / "bench" / "raw_highs.py"), str(folder)]))
+    for r in planner_runs + raw_runs:
+        if r["rc"] != 0:
+            raise SystemExit(f"a run failed: {r['stderr']}")
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    raw = json.loads(raw_runs[-1]["stdout"].strip().splitlines()[-1])
+    best_p = min(r["seconds"] for r in planner_runs)
+    best_r = min(r["seconds"] for r in raw_runs)
+    agree = raw["objective"] is not None and abs(summary["objective"] - raw["objective"]) <= 1e-6 * max(
+        1.0, abs(raw["objective"]))
+    return {"size": size, "sellers_x_buyers": "x".join(map(str, SIZES[size])), "variables": raw["variables"],
+            "planner_s": best_p, "raw_s": best_r, "raw_solve_only_s": raw["seconds_solve"],
+            "ratio": best_p / best_r, "planner_peak_mb": max(r["peak_mb"] for r in planner_runs),
+            "raw_peak_mb": max(r["peak_mb"] for r in raw_runs), "optima_agree": agree,
+            "planner_algorithm": summary.get("algorithm"), "planner_objective": summary["objective"],
+            "raw_objective": raw["objective"]}
+
+
+def bench_baseline(repeat: int = 20) -> float:
+    from planner import load_checked, solve
+
+    scn, _ = load_checked(ROOT / "scenarios" / "jilin-baseline")
+    solve(scn)  # warm up imports
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        solve(scn)
+        times.append(time.perf_counter() - t)
+    return min(times), sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sizes", nargs="*", default=["province", "detailed"], choices=list(SIZES))
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args()
+    best, median = bench_baseline()
+    print(f"jilin-baseline in process: best {best * 1000:.1f} ms, median {median * 1000:.1f} ms (target < 200 ms)")
+    with tempfile.TemporaryDirectory() as tmp:
+        header = (f"{'size':<10}{'S x B':>11}{'vars':>10}{'planner s':>11}{'raw s':>9}{'ratio':>7}"
+                  f"{'raw solve s':>12}{'planner MB':>11}{'raw MB':>8}  optima agree  algorithm")
+        print(header)
+        for size in args.sizes:
+            r = bench_size(size, args.repeat, Path(tmp))
+            print(f"{r['size']:<10}{r['sellers_x_buyers']:>11}{r['variables']:>10}{r['planner_s']:>11.2f}"
+                  f"{r['raw_s']:>9.2f}{r['ratio']:>7.2f}{r['raw_solve_only_s']:>12.2f}{r['planner_peak_mb']:>11.0f}"
+                  f"{r['raw_peak_mb']:>8.0f}  {str(r['optima_agree']):<13} {r['planner_algorithm']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
