@@ -19,13 +19,16 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 
 @lru_cache(maxsize=None)
 def messages(lang: str) -> dict[str, str]:
-    """All messages of one language (empty when the file is missing or broken)."""
-    path = LOCALE_DIR / f"{lang}.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    """All messages of one language: `<lang>.json` plus any `<lang>.<part>.json` (one per page or feature)."""
+    out: dict[str, str] = {}
+    for path in [LOCALE_DIR / f"{lang}.json", *sorted(LOCALE_DIR.glob(f"{lang}.*.json"))]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            out.update({str(k): str(v) for k, v in data.items()})
+    return out
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **fmt) -> str:
