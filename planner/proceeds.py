@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from planner import schema
-from planner.scenario import Scenario
+from planner.scenario import Scenario, is_blank
 
 RULES = schema.PROCEEDS_RULES
 MODE_LABELS = {"centralized": ("集中安置", "Centralized"), "dispersed": ("分散安置", "Dispersed"),
@@ -97,7 +97,9 @@ def allocate(scn: Scenario, pairings: pd.DataFrame, params: ProceedsParams | Non
     reloc = scn.relocation.copy()
     for col in ("persons", "households", "reclaimed_mu"):
         reloc[col] = reloc[col].fillna(0.0)
-    reloc["destination_code"] = [d if d else c for c, d in zip(reloc["county_code"], reloc["destination_code"])]
+    # blank destination (also None/NaN, e.g. a row added in pandas) = the people stayed in their county
+    reloc["destination_code"] = [c if is_blank(d) else str(d).strip()
+                                 for c, d in zip(reloc["county_code"], reloc["destination_code"])]
     codes = list(dict.fromkeys(list(gross.index) + reloc["county_code"].tolist()))
     county_rows, group_frames = [], []
     for code in codes:

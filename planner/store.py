@@ -36,6 +36,7 @@ READ_ONLY = frozenset({"jilin-baseline"})
 RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                       *(f"lpt{i}" for i in range(1, 10))})
 SCENARIO_FILES = (TOML_NAME, *(f for f, _, _ in schema.TABLES.values()))
+MAX_SLUG_BYTES = 120  # in UTF-8; leaves room for the trash suffix under the usual 255-byte file name limit
 
 
 class StoreError(Exception):
@@ -88,6 +89,9 @@ def slugify(name: str) -> str:
     slug = re.sub(r"[^0-9A-Za-z_\-\u3400-\u9fff]+", "-", text).strip("-_").lower()
     if not slug:
         slug = "scenario-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    if len(slug.encode("utf-8")) > MAX_SLUG_BYTES:  # e.g. 80 Chinese characters are 240 bytes
+        head = slug.encode("utf-8")[:MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-_")
+        slug = f"{head}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
     if slug.split(".")[0] in RESERVED:
         raise StoreError("这是系统保留名称，请换一个。", "This is a reserved system name; choose another.")
     return slug
@@ -98,9 +102,12 @@ def files_stamp(folder: Path) -> str:
     h = hashlib.sha256()
     for name in SCENARIO_FILES:
         path = folder / name
-        if path.is_file():
-            h.update(name.encode())
-            h.update(path.read_bytes())
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):  # absent, or moved away by a save
+            continue
+        h.update(name.encode())
+        h.update(data)
     return h.hexdigest()[:16]
 
 
@@ -130,7 +137,9 @@ class ScenarioStore:
 
     # -- paths
     def _folder(self, slug: str) -> Path:
-        if not slug or slug != slug.strip() or slug.startswith(".") or "/" in slug or "\\" in slug or ".." in slug:
+        if (not slug or slug != slug.strip() or slug.startswith(".") or ".." in slug
+                or any(ch in slug for ch in "/\\:\x00") or slug.split(".")[0].lower() in RESERVED
+                or len(slug.encode("utf-8")) > 200):
             raise StoreError("无效的情景标识。", "Invalid scenario identifier.")
         path = (self.root / slug).resolve()
         if path.parent != self.root:
@@ -177,10 +186,24 @@ class ScenarioStore:
         if versions.is_dir():
             for vdir in versions.iterdir():
                 if vdir.is_dir() and not (self.root / vdir.name).exists():
+                    # a save in progress holds the lock between its two renames: let it finish first
+                    lock = self.root / ".locks" / f"{vdir.name}.lock"
+                    deadline = time.monotonic() + 1.0
+                    while lock.exists() and time.monotonic() < deadline:
+                        time.sleep(0.01)
                     latest = self._latest_version_dir(vdir.name)
-                    if latest is not None:
-                        shutil.copytree(latest, self.root / vdir.name)
+                    if latest is None or (self.root / vdir.name).exists():
+                        continue
+                    # copy aside, then one atomic rename: never a half-copied folder in place, and a save that
+                    # completes meanwhile wins
+                    (self.root / ".staging").mkdir(exist_ok=True)
+                    tmp = self.root / ".staging" / f"recover-{uuid.uuid4().hex}"
+                    try:
+                        shutil.copytree(latest, tmp)
+                        os.rename(tmp, self.root / vdir.name)
                         restored.append(vdir.name)
+                    except OSError:
+                        shutil.rmtree(tmp, ignore_errors=True)
         staging = self.root / ".staging"
         if staging.is_dir():
             for item in staging.iterdir():
@@ -224,7 +247,10 @@ class ScenarioStore:
         out = []
         for folder in sorted(self.root.iterdir()):
             if folder.is_dir() and not folder.name.startswith(".") and (folder / TOML_NAME).is_file():
-                out.append(self.info(folder.name))
+                try:
+                    out.append(self.info(folder.name))
+                except StoreError:  # a hand-made folder whose name the store cannot address safely
+                    continue
         # the read-only default first
         return sorted(out, key=lambda i: (not i.read_only, i.name))
 
@@ -237,8 +263,14 @@ class ScenarioStore:
     def open(self, slug: str) -> tuple[Scenario | None, list[Problem], str]:
         """(scenario or None, problems, version stamp to pass back to save)."""
         folder = self._folder(slug)
-        stamp = files_stamp(folder)
-        scn, problems = load_checked(folder)
+        for _ in range(50):
+            stamp = files_stamp(folder)
+            scn, problems = load_checked(folder)
+            # a save by another process can swap the folder while it is read: read again until the files did
+            # not change during the read, so the tables never come from two different versions
+            if files_stamp(folder) == stamp:
+                break
+            time.sleep(0.01)
         return scn, problems, stamp
 
     # -- writing
@@ -266,7 +298,16 @@ class ScenarioStore:
                     if target.exists():
                         shutil.rmtree(target)
                     os.rename(folder, target)
-                os.rename(staged, folder)
+                try:
+                    os.rename(staged, folder)
+                except OSError:
+                    if not folder.exists():
+                        raise
+                    # another process's recover() put the previous version back meanwhile: nothing is lost,
+                    # but this save did not happen
+                    raise ConflictError("保存冲突：另一会话同时恢复了此情景，本次未保存。请重新打开后再保存，或“另存为”。",
+                                        "Save conflict: another session restored this scenario at the same time; "
+                                        "nothing was saved. Reopen it and save again, or use 'save as'.") from None
                 _fsync_dir(self.root)
         finally:
             if staged.exists():
@@ -368,6 +409,7 @@ class ScenarioStore:
         return out
 
     def open_version(self, slug: str, version: int) -> Scenario:
+        self._folder(slug)  # refuses identifiers that would leave the store
         d = self._versions(slug) / f"v{int(version):04d}"
         if not d.is_dir():
             raise StoreError(f"没有版本 {version}。", f"No version {version}.")
