@@ -85,6 +85,10 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     sold_to = moved.groupby("seller_code")["buyer_code"].agg(set).to_dict()  # seller -> buyers it sold to
     for kind, code in zip(binding["kind"], binding["county_code"]):
         bind_by_county.setdefault(code, set()).add(kind)
+    # Row positions of each county's candidate pairs, found once (a filter per county is quadratic at scale).
+    seller_rows = cand.groupby("seller_code", sort=False).indices if len(cand) else {}
+    buyer_rows = cand.groupby("buyer_code", sort=False).indices if len(cand) else {}
+    no_rows = np.zeros(0, dtype=np.int64)
     rows = []
     for rec in result.counties.to_dict("records"):
         code = rec["code"]
@@ -96,9 +100,9 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
             if rec["surplus_mu"] > TOL and not rec["eligible_seller"]:
                 parts.append(_reason("not_eligible"))
             if role in ("seller", "both"):
-                parts.append(_seller_reason(rec, cand[cand["seller_code"] == code], bind_by_county))
+                parts.append(_seller_reason(rec, cand.iloc[seller_rows.get(code, no_rows)], bind_by_county))
             if role in ("buyer", "both"):
-                parts.append(_buyer_reason(rec, cand[cand["buyer_code"] == code], bind_by_county, sold_to))
+                parts.append(_buyer_reason(rec, cand.iloc[buyer_rows.get(code, no_rows)], bind_by_county, sold_to))
             if not parts:
                 parts.append(_reason("none"))
         rows.append({"code": code, "name": rec["name"], "role": role,

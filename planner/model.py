@@ -479,8 +479,8 @@ def _initial_columns(m: LinearModel, per_county: int) -> np.ndarray:
     return np.nonzero(keep)[0]
 
 
-def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: int = 8,
-                        batch: int = 20_000) -> RawSolution:
+def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: int = 5,
+                        batch: int = 10_000) -> RawSolution:
     """Column generation over pair columns: exact for the LP, and far faster at national size.
 
     The restricted model starts with each county's best-paying pairs; every round prices all pair columns at once
@@ -524,6 +524,8 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
         if len(candidates) == 0:
             break
         if len(candidates) > batch:
+            # The most attractive columns overall (spreading the batch over sellers and buyers was measured
+            # slower: more rounds for the same columns).
             candidates = candidates[np.argpartition(-rc[candidates], batch)[:batch]]
         candidates.sort()
         sub = A_csc[:, candidates]
