@@ -480,7 +480,7 @@ def _initial_columns(m: LinearModel, per_county: int) -> np.ndarray:
 
 
 def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: int = 5,
-                        batch: int = 10_000) -> RawSolution:
+                        batch: int = 10_000, purge_after: int = 2) -> RawSolution:
     """Column generation over pair columns: exact for the LP, and far faster at national size.
 
     The restricted model starts with each county's best-paying pairs; every round prices all pair columns at once
@@ -505,6 +505,8 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
         return RawSolution("failed", "HiGHS rejected the model", False, np.zeros(m.n_cols), None, 0.0, 0.0)
     tol = 1e-7 * max(1.0, float(np.max(np.abs(m.c))) if m.n_cols else 1.0)
     rounds = 0
+    idle = np.zeros(len(cols), dtype=np.int32)  # rounds each master column has sat out of the basis
+    is_pair = m.col_kind == "x"
     while True:
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - t0)
@@ -517,12 +519,27 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
         ms = h.getModelStatus()
         if ms != MS.kOptimal:
             break
-        y = np.array(h.getSolution().row_dual, dtype=float)
+        sol = h.getSolution()
+        y = np.array(sol.row_dual, dtype=float)
         rc = m.c - AT @ y
         rc[active] = -np.inf
         candidates = np.nonzero(rc > tol)[0]
         if len(candidates) == 0:
             break
+        if purge_after:
+            # Keep the master small: drop pair columns that stayed nonbasic at zero for `purge_after` rounds
+            # (pricing brings any of them back if it becomes attractive again). Simplex iterations cost grows
+            # with the master's width, so this keeps late rounds cheap.
+            basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in h.getBasis().col_status])
+            at_zero = np.abs(np.array(sol.col_value)) <= 1e-12
+            idle = np.where(basic | ~at_zero, 0, idle + 1)
+            drop = np.nonzero((idle >= purge_after) & is_pair[cols])[0]
+            if len(drop):
+                h.deleteCols(len(drop), drop.astype(np.int32))
+                keep = np.ones(len(cols), dtype=bool)
+                keep[drop] = False
+                active[cols[drop]] = False
+                cols, idle = cols[keep], idle[keep]
         if len(candidates) > batch:
             # The most attractive columns overall (spreading the batch over sellers and buyers was measured
             # slower: more rounds for the same columns).
@@ -534,6 +551,7 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
                   np.where(np.isfinite(m.col_hi[candidates]), m.col_hi[candidates], inf).astype(float),
                   sub.nnz, sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data.astype(float))
         cols = np.concatenate([cols, candidates])
+        idle = np.concatenate([idle, np.zeros(len(candidates), dtype=np.int32)])
         active[candidates] = True
     sol = h.getSolution()
     info = h.getInfo()
@@ -543,7 +561,7 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
     if has:
         x[cols] = np.array(sol.col_value, dtype=float)
     obj = float(m.c @ x) if has else 0.0
-    note = f" (column generation: {rounds} rounds, {len(cols)} of {m.n_cols} columns)"
+    note = f" (column generation: {rounds} rounds, {len(cols)} of {m.n_cols} columns in the final master)"
     if ms == MS.kOptimal:
         return RawSolution("optimal", h.modelStatusToString(ms) + note, True, x,
                            np.array(sol.row_dual, dtype=float), obj, seconds)
