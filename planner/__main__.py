@@ -55,6 +55,10 @@ def cmd_solve(args) -> int:
     summary.update({"planner_version": __version__, "time_limit": args.time_limit,
                     "solved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     "scenario_dir": str(Path(args.scenario))})
+    from planner.audit import audit_record, log_solve
+
+    summary["audit"] = audit_record(scn, result, time_limit=args.time_limit)
+    log_solve(scn, result, "cli", time_limit=args.time_limit, scenario_dir=str(Path(args.scenario)))
     if len(scn.relocation):
         try:
             from planner.proceeds import allocate
@@ -106,6 +110,131 @@ def cmd_compare(args) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- sensitivity: sweep and robust
+
+
+def _progress_printer(label: str):
+    """Progress on stderr: one updating line on a terminal, otherwise a line every 10 %."""
+    tty = sys.stderr.isatty()
+    state = {"last": -1}
+
+    def report(done: int, total: int) -> None:
+        if tty:
+            end = "\n" if done >= total else ""
+            print(f"\r{label} {done}/{total}", end=end, file=sys.stderr, flush=True)
+            return
+        tenth = (10 * done) // max(total, 1)
+        if tenth > state["last"] or done >= total:
+            state["last"] = tenth
+            print(f"{label} {done}/{total}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _checked_scenario(folder):
+    """(scenario, None) or (None, exit code) after printing the problems."""
+    from planner.validate import errors, load_checked
+
+    scn, problems = load_checked(folder)
+    if scn is None or errors(problems):
+        _print_problems(problems, "zh", sys.stderr)
+        print(f"无效：{len(errors(problems))} 个错误，未计算。 INVALID: not computed.", file=sys.stderr)
+        return None, EXIT_INVALID
+    return scn, None
+
+
+def _make_out(folder) -> Path | None:
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"无法创建输出文件夹 Cannot create output folder {out}: {exc}", file=sys.stderr)
+        return None
+    return out
+
+
+def cmd_sweep(args) -> int:
+    from planner.export import write_csv
+    from planner.sensitivity import SpecError, parse_spec, sweep, sweep_values
+
+    scn, code = _checked_scenario(args.scenario)
+    if scn is None:
+        return code
+    try:
+        parse_spec(args.param, scn)
+        if args.values is not None:
+            try:
+                values = [float(v) for v in args.values.replace("，", ",").split(",") if v.strip()]
+            except ValueError:
+                raise SpecError(f"--values 必须是以逗号分隔的数字：{args.values!r}。 "
+                                f"--values must be numbers separated by commas: {args.values!r}.") from None
+            if not values:
+                raise SpecError("--values 为空。 --values is empty.")
+        else:
+            start, stop, steps = args.range
+            try:
+                steps_i = int(float(steps))
+                if steps_i != float(steps):
+                    raise ValueError
+                values = sweep_values(float(start), float(stop), steps_i)
+            except ValueError as exc:
+                if isinstance(exc, SpecError):
+                    raise
+                raise SpecError(f"--range 需要 起点 终点 步数（步数为整数）：{' '.join(args.range)}。 "
+                                f"--range takes START STOP STEPS (STEPS an integer): {' '.join(args.range)}.") \
+                    from None
+        kpis, pairs = sweep(scn, args.param, values, solver=args.solver, time_limit=args.time_limit,
+                            progress=_progress_printer("sweep"))
+    except SpecError as exc:
+        print(f"参数错误 Bad parameter: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    out = _make_out(args.out)
+    if out is None:
+        return EXIT_FAILED
+    write_csv(kpis, out / "kpis.csv")
+    write_csv(pairs, out / "pairings.csv")
+    invalid = kpis[kpis["status"] == "invalid"]
+    for _, row in invalid.iterrows():
+        print(f"[警告 WARNING] {args.param} = {row['value']:g}: {row['problem_zh']}", file=sys.stderr)
+        print(f"        {row['problem_en']}", file=sys.stderr)
+    failed = kpis[kpis["status"] == "failed"]
+    print(f"sweep {args.param}: {len(kpis)} steps ({len(invalid)} invalid, {len(failed)} failed), "
+          f"{pairs[['seller_code', 'buyer_code']].drop_duplicates().shape[0]} distinct pairings -> {out}")
+    if len(invalid) == len(kpis):
+        print("所有取值都使情景无效。 Every value makes the scenario invalid.", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_FAILED if len(failed) else EXIT_OK
+
+
+def cmd_robust(args) -> int:
+    from planner.export import write_csv
+    from planner.sensitivity import SpecError, monte_carlo
+
+    scn, code = _checked_scenario(args.scenario)
+    if scn is None:
+        return code
+    try:
+        rob = monte_carlo(scn, n_runs=args.runs, price_pct=args.price_pct / 100.0,
+                          quantity_pct=args.quantity_pct / 100.0, seed=args.seed, solver=args.solver,
+                          time_limit=args.time_limit, workers=args.workers, progress=_progress_printer("robust"))
+    except SpecError as exc:
+        print(f"参数错误 Bad parameter: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    out = _make_out(args.out)
+    if out is None:
+        return EXIT_FAILED
+    write_csv(rob.runs, out / "runs.csv")
+    write_csv(rob.pairs, out / "pairs.csv")
+    write_csv(rob.counties, out / "counties.csv")
+    if rob.note:
+        print(f"并行计算不可用，已在单个进程中计算 Process pool not used: {rob.note}", file=sys.stderr)
+    base = rob.pairs[rob.pairs["in_base"]]
+    print(f"robust: {args.runs} runs ({rob.n_solved} solved) in {rob.seconds:.1f} s with {rob.workers} process(es); "
+          f"{int(base['robust'].sum())} of {len(base)} recommended pairings robust (>= 80 % of runs), "
+          f"{len(rob.pairs)} pairings seen -> {out}")
+    return EXIT_OK if rob.n_solved == args.runs else EXIT_FAILED
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planner", description="节余指标流转规划 Quota transfer planner")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh")
@@ -125,6 +254,30 @@ def main(argv=None) -> int:
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
     p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
     p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("sweep", help="solve once per value of one parameter and write KPIs and pairings per step")
+    p.add_argument("scenario")
+    p.add_argument("--param", required=True,
+                   help="pricing.bargaining_weight | pricing.guide_floor | pricing.guide_ceiling | "
+                        "county:<code>:<surplus_mu|demand_mu|budget_wan|ceiling_price|floor_price>")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--values", help="comma-separated values, e.g. 0,0.25,0.5")
+    g.add_argument("--range", nargs=3, metavar=("START", "STOP", "STEPS"), help="STEPS evenly spaced values")
+    p.add_argument("--out", required=True)
+    p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("robust", help="Monte Carlo: perturb prices and quantities, count how often each pairing holds")
+    p.add_argument("scenario")
+    p.add_argument("--runs", type=int, default=200)
+    p.add_argument("--price-pct", type=float, default=10.0, dest="price_pct", help="± percent on county prices")
+    p.add_argument("--quantity-pct", type=float, default=10.0, dest="quantity_pct",
+                   help="± percent on surplus, demand and budgets")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=None, help="processes (default: up to 2 when worthwhile)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    p.set_defaults(func=cmd_robust)
     args = parser.parse_args(argv)
     if args.command == "compare" and not 2 <= len(args.scenarios) <= 4:
         parser.error("compare takes 2 to 4 scenario folders")

@@ -128,6 +128,13 @@ def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def _log_save(kind: str, info: ScenarioInfo, scn: Scenario, note: str) -> None:
+    from planner.audit import log_event
+
+    log_event(kind, slug=info.slug, scenario_name=info.name, version=info.version, stamp=info.stamp,
+              scenario_hash=scn.content_hash(), note=note)
+
+
 class ScenarioStore:
     def __init__(self, root: Path, read_only: frozenset[str] = READ_ONLY):
         self.root = Path(root).resolve()
@@ -312,7 +319,9 @@ class ScenarioStore:
         finally:
             if staged.exists():
                 shutil.rmtree(staged, ignore_errors=True)
-        return self.info(slug)
+        info = self.info(slug)
+        _log_save("save", info, scn, note)
+        return info
 
     def save_as(self, name: str, scn: Scenario, note: str = "") -> ScenarioInfo:
         """Save under a new name (a new folder); refuses an existing name."""
@@ -333,7 +342,9 @@ class ScenarioStore:
         finally:
             if staged.exists():
                 shutil.rmtree(staged, ignore_errors=True)
-        return self.info(slug)
+        info = self.info(slug)
+        _log_save("save_as", info, scn, note)
+        return info
 
     def clone(self, slug: str, new_name: str) -> ScenarioInfo:
         scn, problems, _ = self.open(slug)

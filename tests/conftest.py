@@ -8,6 +8,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "jilin-baseline"
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _audit_log_in_tmp(tmp_path_factory):
+    """Tests log their saves and solves to a temporary folder, never to the project's logs/."""
+    import os
+
+    os.environ.setdefault("PLANNER_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
+    yield
+
 TINY_TOML = """\
 [scenario]
 name = "小测试"

@@ -1,0 +1,61 @@
+"""Audit trail: results carry what produced them; saves and solves are logged; re-solving reproduces."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from conftest import BASELINE, ROOT
+from planner import load_checked, solve
+from planner.audit import audit_record, log_event, log_solve, read_log
+from planner.store import ScenarioStore
+
+
+def test_record_names_inputs_version_solver_and_time():
+    scn, _ = load_checked(BASELINE)
+    result = solve(scn)
+    rec = audit_record(scn, result, time_limit=5)
+    assert rec["scenario_hash"] == scn.content_hash() and len(rec["scenario_hash"]) == 16
+    assert rec["solver"] == "highs" and rec["status"] == "optimal" and rec["time_limit"] == 5
+    assert rec["planner_version"] and rec["created_at"][:2] == "20"
+    changed = scn.with_param("pricing", "bargaining_weight", 0.7)
+    assert audit_record(changed)["scenario_hash"] != rec["scenario_hash"]
+
+
+def test_resolving_the_same_inputs_reproduces_the_pairings():
+    scn, _ = load_checked(BASELINE)
+    a, b = solve(scn), solve(load_checked(BASELINE)[0])
+    pd.testing.assert_frame_equal(a.pairings, b.pairings)
+    assert a.scenario_hash == b.scenario_hash
+
+
+def test_solves_and_saves_are_logged(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANNER_LOG_DIR", str(tmp_path / "log"))
+    scn, _ = load_checked(BASELINE)
+    log_solve(scn, solve(scn), "test")
+    store = ScenarioStore(tmp_path / "scenarios")
+    info = store.save_as("审计测试", scn)
+    store.save(info.slug, scn.with_param("pricing", "bargaining_weight", 0.6), info.stamp)
+    events = read_log()
+    kinds = [e["event"] for e in events]
+    assert kinds == ["solve", "save_as", "save"]
+    assert events[0]["scenario_hash"] == scn.content_hash()
+    assert events[2]["version"] == 2 and events[2]["slug"] == info.slug
+
+
+def test_unwritable_log_is_skipped(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("PLANNER_LOG_DIR", str(blocker / "sub"))
+    log_event("solve", note="nothing breaks")  # must not raise
+    assert read_log() == []
+
+
+def test_cli_summary_carries_the_audit_record(tmp_path):
+    env = {"PLANNER_LOG_DIR": str(tmp_path / "log"), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-m", "planner", "solve", str(BASELINE), "--out", str(tmp_path / "out")],
+                   cwd=ROOT, check=True, capture_output=True, env=env)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["audit"]["scenario_hash"] == load_checked(BASELINE)[0].content_hash()
+    log = (tmp_path / "log" / "planner.log").read_text(encoding="utf-8").splitlines()
+    assert json.loads(log[-1])["source"] == "cli"
