@@ -113,6 +113,7 @@ def _expand_zips(files, raw: RawFolder):
         if _suffix(name) == ".zip":
             try:
                 with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                    _refuse_unsafe_members(zf)
                     members = [m for m in zf.infolist() if not m.is_dir() and "__MACOSX" not in m.filename
                                and not PurePosixPath(m.filename).name.startswith(".")]
                     if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
@@ -125,6 +126,23 @@ def _expand_zips(files, raw: RawFolder):
                 raw.read_errors.append((name, FileReadError(f"无法读取压缩包：{exc}", f"Cannot read the zip file: {exc}")))
         else:
             yield name, data
+
+
+def _refuse_unsafe_members(zf: zipfile.ZipFile) -> None:
+    """Refuse a zip holding entries that point outside its folder, symbolic links, or too many entries.
+
+    Nothing is ever extracted to disk (members are read into memory by their base name), so these could do no
+    harm here; refusing them still tells the user the file is not a plain scenario folder."""
+    infos = zf.infolist()
+    if len(infos) > 1000:
+        raise FileReadError("压缩包中文件过多。", "The zip file holds too many entries.")
+    for m in infos:
+        name = m.filename.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        if name.startswith("/") or ".." in parts or (len(name) > 1 and name[1] == ":"):
+            raise FileReadError(f"压缩包中的路径不安全：{m.filename}", f"Unsafe path in the zip file: {m.filename}")
+        if (m.external_attr >> 16) & 0o170000 == 0o120000:
+            raise FileReadError(f"压缩包中含有符号链接：{m.filename}", f"The zip file holds a symbolic link: {m.filename}")
 
 
 def _add_file(raw: RawFolder, name: str, data: bytes) -> None:
