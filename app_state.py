@@ -9,6 +9,7 @@ The planner core (`planner/`) never imports this module; pages call it to read s
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -23,10 +24,13 @@ from planner.explain import county_report, shadow_prices
 from planner.i18n import DEFAULT_LANG, LANGS, fmt_mu, t
 from planner.model import SolveResult, solve
 from planner.scenario import Scenario
-from planner.validate import Problem, errors, load_checked, validate_scenario
+from planner.store import ScenarioInfo, ScenarioStore, StoreError
+from planner.validate import Problem, errors, validate_scenario
 
 ROOT = Path(__file__).resolve().parent
-SCENARIOS_DIR = ROOT / "scenarios"
+# The scenario store's folder; PLANNER_SCENARIOS_DIR overrides it (tests point it at a temporary copy).
+SCENARIOS_ENV = "PLANNER_SCENARIOS_DIR"
+SCENARIOS_DIR = Path(os.environ.get(SCENARIOS_ENV) or ROOT / "scenarios")
 DEFAULT_SCENARIO = "jilin-baseline"
 TABLES = ("counties", "pairs", "relocation")
 SOLVERS = ("highs", "cbc")
@@ -91,29 +95,41 @@ def tr(key: str, **fmt) -> str:
 # --------------------------------------------------------------------------- scenarios on disk
 
 
-def list_scenarios() -> list[str]:
-    """Scenario folders under scenarios/ (the default first); hidden folders such as .trash are skipped."""
-    if not SCENARIOS_DIR.is_dir():
+def scenarios_dir() -> Path:
+    """The store root: $PLANNER_SCENARIOS_DIR when set (read at every call), else SCENARIOS_DIR."""
+    env = os.environ.get(SCENARIOS_ENV)
+    return Path(env) if env else SCENARIOS_DIR
+
+
+def store() -> ScenarioStore:
+    """The scenario store (planner.store) over scenarios_dir(); cheap to create, so one per use."""
+    return ScenarioStore(scenarios_dir())
+
+
+def scenario_infos() -> list[ScenarioInfo]:
+    """The store's scenarios, the read-only default first ([] when the folder cannot be read)."""
+    try:
+        return store().list()
+    except (OSError, StoreError):
         return []
-    names = sorted(p.name for p in SCENARIOS_DIR.iterdir()
-                   if p.is_dir() and not p.name.startswith(".")
-                   and ((p / "scenario.toml").is_file() or (p / "counties.csv").is_file()))
-    if DEFAULT_SCENARIO in names:
-        names.remove(DEFAULT_SCENARIO)
-        names.insert(0, DEFAULT_SCENARIO)
-    return names
+
+
+def list_scenarios() -> list[str]:
+    """Slugs (folder names) of the store's scenarios, the default first; hidden folders such as .trash skipped."""
+    slugs = [i.slug for i in scenario_infos()]
+    if DEFAULT_SCENARIO in slugs:
+        slugs.remove(DEFAULT_SCENARIO)
+        slugs.insert(0, DEFAULT_SCENARIO)
+    return slugs
 
 
 def scenario_title(folder: str) -> str:
     """The name in scenarios/<folder>/scenario.toml ('' when unreadable); for the scenario picker."""
-    import tomllib
-
     try:
-        data = tomllib.loads((SCENARIOS_DIR / folder / "scenario.toml").read_text(encoding="utf-8-sig"))
-        name = data.get("scenario", {}).get("name", "")
-        return name if isinstance(name, str) else ""
-    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        name = store().info(folder).name
+    except (OSError, StoreError):
         return ""
+    return "" if name == folder else name
 
 
 def init() -> None:
@@ -125,6 +141,7 @@ def init() -> None:
     ss.setdefault("scn", None)
     ss.setdefault("scn_original", None)
     ss.setdefault("scn_folder", None)
+    ss.setdefault("scn_stamp", None)
     ss.setdefault("scn_problems", [])
     ss.setdefault("load_problems", [])
     ss.setdefault("editor_ver", 0)
@@ -138,14 +155,30 @@ def init() -> None:
 
 
 def load_scenario(folder: str) -> tuple[bool, list[Problem]]:
-    """Load scenarios/<folder> as the working scenario; on errors keep the current one and return the problems."""
-    scn, problems = load_checked(SCENARIOS_DIR / folder)
+    """Open scenarios/<folder> from the store as the working scenario, remembering its version stamp (for the
+    save-conflict check); on errors keep the current one and return the problems."""
+    try:
+        scn, problems, stamp = store().open(folder)
+    except (OSError, StoreError) as exc:
+        text = str(exc)
+        zh = exc.message_zh if isinstance(exc, StoreError) else text
+        en = exc.message_en if isinstance(exc, StoreError) else text
+        problems = [Problem(folder, None, "", "", zh, en)]
+        scn = None
     if scn is None:
         st.session_state.load_problems = problems
         return False, problems
     st.session_state.load_problems = []
     set_working(scn, folder=folder, original=True)
+    st.session_state.scn_stamp = stamp
+    st.session_state.scn_detached = False
+    st.session_state.pop("store_conflict", None)
     return True, problems
+
+
+def folder_stamp() -> str | None:
+    """Version stamp of the working scenario's folder as this session opened or last saved it."""
+    return st.session_state.get("scn_stamp")
 
 
 def working() -> Scenario | None:
@@ -356,7 +389,12 @@ def sidebar_status() -> None:
         return
     st.markdown(f"**{scn.name or tr('common.unnamed')}**")
     folder = folder_name()
-    st.caption(tr("sidebar.folder", folder=folder) if folder else tr("sidebar.imported"))
+    if folder:
+        st.caption(tr("sidebar.folder", folder=folder))
+    elif st.session_state.get("scn_detached"):
+        st.caption(tr("store.sidebar_detached"))
+    else:
+        st.caption(tr("sidebar.imported"))
     pending = int(st.session_state.get("editor_errors", 0))
     if pending:
         st.error(tr("sidebar.pending_errors", n=pending), icon=":material/error:")
@@ -375,7 +413,8 @@ def error_count(problems: list[Problem]) -> int:
     return len(errors(problems))
 
 
-__all__ = ["lang", "tr", "init", "list_scenarios", "load_scenario", "working", "original", "set_working",
+__all__ = ["lang", "tr", "init", "scenarios_dir", "store", "scenario_infos", "list_scenarios", "scenario_title",
+           "load_scenario", "folder_stamp", "working", "original", "set_working",
            "has_unsaved_changes", "discard_all_changes", "discard_pending_edits", "editor_frame", "editor_key",
            "editor_input", "remember_edits", "candidate_from_tables", "normalised", "SolveEntry", "get_entry",
            "cached_entry", "compute_entry", "solve_key", "show_solve_outcome", "sidebar_status", "TABLES",

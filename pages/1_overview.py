@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 import app_state as state
+import app_store
 import app_views as views
 from planner.i18n import choice_label
 
@@ -12,6 +13,7 @@ RULE_KEYS = ["rules.sellers", "rules.priority", "rules.quality", "rules.caps", "
 
 
 def scenario_picker() -> None:
+    infos = {i.slug: i for i in state.scenario_infos()}
     names = state.list_scenarios()
     current = state.folder_name()
     if not names:
@@ -19,9 +21,9 @@ def scenario_picker() -> None:
         return
     index = names.index(current) if current in names else 0
     cols = st.columns([3, 1], vertical_alignment="bottom")
+    labels = {n: app_store.picker_label(n, infos[n].name, infos[n].read_only) for n in names}
     chosen = cols[0].selectbox(state.tr("overview.pick"), names, index=index, help=state.tr("overview.pick_help"),
-                               format_func=lambda n: f"{state.scenario_title(n)}（{n}）" if state.scenario_title(n)
-                               else n)
+                               format_func=labels.get)
     if chosen != current:
         if state.has_unsaved_changes():
             st.warning(state.tr("overview.unsaved_warning"))
@@ -31,6 +33,11 @@ def scenario_picker() -> None:
     if problems:
         st.error(state.tr("overview.load_failed", n=state.error_count(problems)))
         st.dataframe(views.problems_view(problems, state.lang(), spreadsheet_rows=True), hide_index=True)
+    app_store.feedback()
+    # keyed and tracked, so it stays open while its actions change the page above it
+    with st.expander(state.tr("store.panel_title"), icon=":material/inventory_2:", key="store_panel",
+                     on_change="rerun"):
+        app_store.manage_panel()
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import copy
 import streamlit as st
 
 import app_state as state
+import app_store
 import app_views as views
 from planner import schema, uploads
 from planner.i18n import choice_label, column_label, label, param_help
@@ -156,19 +157,17 @@ def _finish_import(raw: RawFolder, names: str) -> None:
 
 def action_bar(n_errors: int) -> None:
     row = st.container(horizontal=True, gap="small")
-    cols = [row, row, row]
-    # SAVE: planner/store.py (coming) saves the working scenario atomically with versions; wire it here as an
-    # on_click callback (like the buttons below) that saves state.working() to its folder and then calls
-    # state.set_working(scn, folder=..., original=True) so that "discard" and "unsaved changes" refer to the save.
-    # Use callbacks, not `if st.button(...)`: see app_state.leave_legacy_pages_mode.
-    cols[0].button(state.tr("editor.save"), icon=":material/save:", disabled=True, help=state.tr("editor.save_help"),
-                   key="editor_save")
-    cols[1].button(state.tr("editor.discard_all"), icon=":material/undo:", on_click=state.discard_all_changes,
-                   disabled=not (state.has_unsaved_changes() or n_errors), help=state.tr("editor.discard_all_help"),
-                   key="editor_discard_all")
-    cols[2].button(state.tr("editor.discard_pending"), icon=":material/backspace:",
-                   on_click=state.discard_pending_edits, disabled=not n_errors,
-                   help=state.tr("editor.discard_pending_help"), key="editor_discard_pending")
+    # Save / save as: app_store (planner/store.py underneath); callbacks, see app_state.leave_legacy_pages_mode.
+    app_store.save_button(row)
+    app_store.save_as_popover(row, "bar")
+    row.button(state.tr("editor.discard_all"), icon=":material/undo:", on_click=state.discard_all_changes,
+               disabled=not (state.has_unsaved_changes() or n_errors), help=state.tr("editor.discard_all_help"),
+               key="editor_discard_all")
+    row.button(state.tr("editor.discard_pending"), icon=":material/backspace:",
+               on_click=state.discard_pending_edits, disabled=not n_errors,
+               help=state.tr("editor.discard_pending_help"), key="editor_discard_pending")
+    app_store.read_only_note()
+    app_store.feedback()
 
 
 def table_editor(table: str, lang: str):
@@ -288,7 +287,7 @@ def main() -> None:
     bar = st.container()
     status = st.container()
     tabs = st.tabs([state.tr(TABLE_TITLES[tb]) for tb in state.TABLES]
-                   + [state.tr("editor.tab_params"), state.tr("editor.tab_import")])
+                   + [state.tr("editor.tab_params"), state.tr("editor.tab_import"), state.tr("store.tab_store")])
     edited, slots = {}, {}
     for table, tab in zip(state.TABLES, tabs):
         with tab:
@@ -320,6 +319,8 @@ def main() -> None:
         params_form(scn, lang)
     with tabs[4]:
         import_section(lang)
+    with tabs[5]:
+        app_store.manage_panel(with_save=False)
 
 
 state.require_app()

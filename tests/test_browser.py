@@ -7,6 +7,7 @@ CI installs Debian's `chromium` and `fonts-noto-cjk` (see .ci/run). Screenshots 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,9 +36,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def scenarios_copy(tmp_path_factory) -> Path:
+    """The server's scenario store: a temporary copy of scenarios/, so saves never touch the repository."""
+    root = tmp_path_factory.mktemp("store") / "scenarios"
+    shutil.copytree(ROOT / "scenarios", root, ignore=shutil.ignore_patterns(".*"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(scenarios_copy):
     port = _free_port()
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", PLANNER_SCENARIOS_DIR=str(scenarios_copy))
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"planner_browser_test_{port}.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                              "--server.headless", "true", "--server.address", "127.0.0.1"],
@@ -151,9 +160,71 @@ def test_edit_solve_and_download_in_a_real_browser(server, tmp_path):
             assert len(lines) > 1
             assert not any(",220382," in line for line in lines[1:])  # 双辽市 has nothing left to sell
 
+            # Proceeds: the allocation of the solve above, with the verdict on equal benefit (article 18).
+            _nav(page, "收益分配")
+            page.get_by_role("heading", name="收益分配").first.wait_for()
+            page.get_by_text("符合“同等受益”").first.wait_for(timeout=30_000)
+            page.screenshot(path=str(SHOTS / "browser_4b_proceeds.png"))
+
             _nav(page, "导出")
             page.get_by_role("heading", name="导出").wait_for()
             page.screenshot(path=str(SHOTS / "browser_5_export.png"))
+            assert not outside, f"requests to outside hosts: {outside[:5]}"
+        finally:
+            browser.close()
+
+
+def test_save_a_variant_and_compare_it_with_the_baseline(server, scenarios_copy, tmp_path):
+    """Scenario store and compare page: change the guidance floor, save as a new scenario, compare with the baseline."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 1400}, accept_downloads=True,
+                                          locale="zh-CN")
+            page = context.new_page()
+            outside = []
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
+            page.goto(server)
+            _settle(page)
+            _nav(page, "情景编辑")
+            page.get_by_role("tab", name="参数").click()
+            floor = page.get_by_role("spinbutton", name="省级指导价下限（万元/亩）")
+            floor.fill("12")
+            floor.press("Tab")
+            page.get_by_role("button", name="应用参数").click()
+            _settle(page)
+            page.get_by_text("参数已生效").wait_for(timeout=20_000)
+            assert page.get_by_role("button", name="保存", exact=True).is_disabled()  # the baseline is read-only
+
+            page.get_by_role("button", name="另存为…").click()
+            name = page.get_by_role("textbox", name="新情景名称")
+            name.fill("指导价下限12")
+            name.press("Enter")
+            _settle(page)
+            page.get_by_role("button", name="另存为新情景").click()
+            _settle(page)
+            page.get_by_text("已另存为“指导价下限12”").wait_for(timeout=20_000)
+            page.screenshot(path=str(SHOTS / "browser_6_saved_as.png"))
+            assert (scenarios_copy / "指导价下限12" / "scenario.toml").is_file()
+            assert not (ROOT / "scenarios" / "指导价下限12").exists()
+
+            # Compare: the baseline and the saved variant are picked by default.
+            _nav(page, "情景比较")
+            page.get_by_role("heading", name="情景比较").wait_for()
+            page.get_by_text("与基准相比：1 处输入差异").wait_for(timeout=30_000)
+            assert page.locator('[data-testid="stMultiSelect"]').get_by_text("指导价下限12").count() >= 1
+            page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(SHOTS / "browser_7_compare.png"), full_page=True)
+            with page.expect_download(timeout=30_000) as info:
+                page.get_by_role("button", name="下载比较结果（CSV）").click()
+            target = tmp_path / "comparison.csv"
+            info.value.save_as(target)
+            lines = target.read_bytes().decode("utf-8-sig").splitlines()
+            changed = [line for line in lines if line.startswith("输入差异,")]
+            assert len(changed) == 1 and "省级指导价下限（万元/亩）,修改,10,12" in changed[0], changed
             assert not outside, f"requests to outside hosts: {outside[:5]}"
         finally:
             browser.close()

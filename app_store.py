@@ -1,0 +1,470 @@
+"""The scenario store in the app: save, save as, clone, rename, delete (to the trash), history and restore.
+
+Streamlit side of `planner/store.py`, shared by the overview and the editor. The working scenario's folder (slug)
+and the version stamp this session got when it opened or last saved it live in session state (`scn_folder`,
+`scn_stamp`, see app_state.load_scenario). Every action is an on_click callback (see
+app_state.leave_legacy_pages_mode) that leaves a bilingual message in `store_msg`, shown by `feedback()` on the
+next run. A save conflict (someone else saved the scenario since this session opened it) is kept in
+`store_conflict` until resolved: the edited scenario stays in the session and `feedback()` offers "save as".
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pandas as pd
+import streamlit as st
+
+import app_state as state
+from planner.i18n import LANGS, t
+from planner.store import ConflictError, InvalidScenarioError, StoreError, slugify
+
+TRASH_ENTRY = re.compile(r"^(?P<slug>.+)-(?P<date>\d{8})-(?P<time>\d{6})-[0-9a-f]{4}$")
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _message(kind: str, key: str, **fmt) -> None:
+    st.session_state.store_msg = (kind, {lang: t(key, lang, **fmt) for lang in LANGS}, [])
+
+
+def _refused(exc: StoreError) -> None:
+    problems = exc.problems if isinstance(exc, InvalidScenarioError) else []
+    st.session_state.store_msg = ("error", {"zh": exc.message_zh, "en": exc.message_en}, problems)
+
+
+def feedback() -> None:
+    """The outcome of the last store action, and an unresolved save conflict with its way out."""
+    msg = st.session_state.pop("store_msg", None)
+    if msg is not None:
+        kind, texts, problems = msg
+        icon = {"ok": ":material/check_circle:", "error": ":material/error:"}.get(kind, ":material/info:")
+        {"ok": st.success, "error": st.error}.get(kind, st.info)(texts.get(state.lang(), texts["zh"]), icon=icon)
+        if problems:
+            import app_views as views
+
+            st.dataframe(views.problems_view(problems, state.lang()), hide_index=True)
+    conflict = st.session_state.get("store_conflict")
+    if conflict:
+        with st.container(border=True):
+            st.error(conflict[state.lang()], icon=":material/sync_problem:")
+            st.caption(state.tr("store.conflict_kept"))
+            save_as_form("conflict", default=state.tr("store.conflict_default_name",
+                                                        name=(state.working().name if state.working() else "")))
+            st.button(state.tr("store.conflict_reopen"), icon=":material/refresh:", key="store_conflict_reopen",
+                      on_click=state.load_scenario, args=(conflict["slug"],),
+                      help=state.tr("store.conflict_reopen_help"))
+
+
+# --------------------------------------------------------------------------- state after an action
+
+
+def _opened(scn, slug: str, stamp: str, reset_editor: bool = True) -> None:
+    state.set_working(scn, folder=slug, original=True, reset_editor=reset_editor)
+    ss = st.session_state
+    ss.scn_stamp = stamp
+    ss.scn_detached = False
+    ss.load_problems = []
+    ss.pop("store_conflict", None)
+
+
+def _reopen(slug: str) -> bool:
+    scn, problems, stamp = state.store().open(slug)
+    if scn is None:
+        st.session_state.store_msg = ("error", {lang: t("store.reopen_failed", lang, folder=slug) for lang in LANGS},
+                                      problems)
+        return False
+    _opened(scn, slug, stamp)
+    return True
+
+
+def is_read_only(slug: str | None) -> bool:
+    return bool(slug) and slug in state.store().read_only
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def save_current() -> None:
+    scn, slug = state.working(), state.folder_name()
+    if scn is None or not slug:
+        return
+    try:
+        info = state.store().save(slug, scn, state.folder_stamp())
+    except ConflictError as exc:
+        st.session_state.store_conflict = {"slug": slug, "zh": exc.message_zh, "en": exc.message_en}
+        return
+    except StoreError as exc:
+        _refused(exc)
+        return
+    _opened(scn, slug, info.stamp, reset_editor=False)
+    _message("ok", "store.saved", name=info.name, version=info.version)
+
+
+def save_as_current(key: str) -> None:
+    scn = state.working()
+    name = str(st.session_state.get(key) or "").strip()
+    if scn is None:
+        return
+    if not name:
+        _message("error", "store.name_missing")
+        return
+    try:
+        info = state.store().save_as(name, scn)
+    except StoreError as exc:
+        _refused(exc)
+        return
+    # the editor is reset so that the name field in the parameters shows the new name
+    _opened(scn.with_param("scenario", "name", name), info.slug, info.stamp, reset_editor=True)
+    st.session_state[key] = ""
+    popover = key.replace("store_save_as_name_", "store_save_as_pop_")
+    if popover in st.session_state:
+        st.session_state[popover] = False
+    _message("ok", "store.saved_as", name=info.name, folder=info.slug)
+
+
+def clone_selected() -> None:
+    source = st.session_state.get("store_clone_source")
+    name = str(st.session_state.get("store_clone_name") or "").strip()
+    if not source:
+        return
+    if not name:
+        _message("error", "store.name_missing")
+        return
+    try:
+        info = state.store().clone(source, name)
+    except StoreError as exc:
+        _refused(exc)
+        return
+    st.session_state.store_clone_name = ""
+    _message("ok", "store.cloned", name=info.name, folder=info.slug)
+
+
+def rename_current() -> None:
+    slug = state.folder_name()
+    name = str(st.session_state.get("store_rename_name") or "").strip()
+    if not slug:
+        return
+    if not name:
+        _message("error", "store.name_missing")
+        return
+    try:
+        info = state.store().rename(slug, name)
+    except StoreError as exc:
+        _refused(exc)
+        return
+    if _reopen(info.slug):
+        st.session_state.store_rename_name = ""
+        _message("ok", "store.renamed", name=info.name, folder=info.slug)
+
+
+def ask_delete() -> None:
+    slug = st.session_state.get("store_delete_target")
+    if slug:
+        st.session_state.store_delete_pending = slug
+
+
+def cancel_delete() -> None:
+    st.session_state.pop("store_delete_pending", None)
+
+
+def confirm_delete() -> None:
+    slug = st.session_state.pop("store_delete_pending", None)
+    if not slug:
+        return
+    store = state.store()
+    try:
+        name = store.info(slug).name
+        store.delete(slug)
+    except StoreError as exc:
+        _refused(exc)
+        return
+    ss = st.session_state
+    if slug == state.folder_name():
+        # The scenario stays in this session (nothing is lost) but no longer belongs to a folder.
+        ss.scn_folder = None
+        ss.scn_stamp = None
+        ss.scn_original = None
+        ss.scn_detached = True
+        ss.pop("store_conflict", None)
+        _message("ok", "store.deleted_current", name=name)
+    else:
+        _message("ok", "store.deleted", name=name)
+
+
+def restore_trash() -> None:
+    entry = st.session_state.get("store_trash_entry")
+    if not entry:
+        return
+    try:
+        info = state.store().restore_from_trash(entry)
+    except StoreError as exc:
+        _refused(exc)
+        return
+    _message("ok", "store.trash_restored", name=info.name, folder=info.slug)
+
+
+def restore_version() -> None:
+    slug = state.folder_name()
+    version = st.session_state.get("store_history_version")
+    if not slug or version is None:
+        return
+    try:
+        info = state.store().restore_version(slug, int(version))
+    except StoreError as exc:
+        _refused(exc)
+        return
+    if _reopen(slug):
+        _message("ok", "store.version_restored", version=int(version), new=info.version)
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def _name_preview(key: str) -> None:
+    """Under a name field: the folder the name becomes, or why the name is refused."""
+    name = str(st.session_state.get(key) or "").strip()
+    if not name:
+        return
+    try:
+        slug = slugify(name)
+    except StoreError as exc:
+        st.caption(f":red[{exc.text(state.lang())}]")
+        return
+    if state.store().exists(slug):
+        st.caption(f":red[{state.tr('store.name_taken', name=name)}]")
+    else:
+        st.caption(state.tr("store.folder_preview", folder=slug))
+
+
+def save_blocker() -> str | None:
+    """Why the working scenario cannot be saved over its folder right now (None: it can)."""
+    if state.working() is None:
+        return state.tr("store.no_scenario")
+    if int(st.session_state.get("editor_errors", 0)):
+        return state.tr("store.fix_errors_first")
+    slug = state.folder_name()
+    if not slug:
+        return state.tr("store.not_in_store")
+    if is_read_only(slug):
+        return state.tr("store.read_only_help")
+    if not state.has_unsaved_changes():
+        return state.tr("store.nothing_to_save")
+    return None
+
+
+def save_button(where, key: str = "store_save") -> None:
+    blocker = save_blocker()
+    where.button(state.tr("store.save"), icon=":material/save:", type="primary" if blocker is None else "secondary",
+                 disabled=blocker is not None, help=blocker or state.tr("store.save_help"), key=key,
+                 on_click=save_current)
+
+
+def save_as_form(prefix: str, default: str = "") -> None:
+    key = f"store_save_as_name_{prefix}"
+    if key not in st.session_state:
+        st.session_state[key] = default
+    st.text_input(state.tr("store.new_name"), key=key, placeholder=state.tr("store.new_name_placeholder"),
+                  help=state.tr("store.new_name_help"))
+    _name_preview(key)
+    blocked = int(st.session_state.get("editor_errors", 0)) > 0
+    st.button(state.tr("store.save_as_go"), icon=":material/save_as:", key=f"store_save_as_go_{prefix}",
+              on_click=save_as_current, args=(key,), disabled=blocked,
+              help=state.tr("store.fix_errors_first") if blocked else state.tr("store.save_as_help"))
+
+
+def save_as_popover(where, prefix: str) -> None:
+    # a tracked popover (key + on_change) so that a successful save-as can close it and show its message
+    with where.popover(state.tr("store.save_as"), icon=":material/save_as:", key=f"store_save_as_pop_{prefix}",
+                       on_change="rerun"):
+        save_as_form(prefix)
+
+
+def read_only_note() -> None:
+    """Under the save buttons, when the working scenario is the shipped baseline."""
+    if is_read_only(state.folder_name()):
+        st.caption(state.tr("store.read_only_note"))
+
+
+# --------------------------------------------------------------------------- the panel
+
+
+def _when(saved_at: str) -> str:
+    return saved_at[:19].replace("T", " ") if saved_at else "—"
+
+
+def _note(note: str) -> str:
+    if not note:
+        return ""
+    m = re.fullmatch(r"restore v(\d+)", note)
+    if m:
+        return state.tr("store.note_restore", version=int(m.group(1)))
+    m = re.fullmatch(r"clone of (.+)", note)
+    if m:
+        return state.tr("store.note_clone", folder=m.group(1))
+    if note == "rename":
+        return state.tr("store.note_rename")
+    return note
+
+
+def history_tab() -> None:
+    slug = state.folder_name()
+    if not slug:
+        st.info(state.tr("store.history_none"))
+        return
+    try:
+        rows = state.store().history(slug)
+    except StoreError as exc:
+        st.error(exc.text(state.lang()))
+        return
+    table = pd.DataFrame({
+        state.tr("store.col_version"): [r["version"] for r in rows],
+        state.tr("store.col_saved_at"): [_when(r["saved_at"]) for r in rows],
+        state.tr("store.col_note"): [(state.tr("store.current") + " " if r["current"] else "") + _note(r["note"])
+                                     for r in rows],
+    })
+    st.caption(state.tr("store.history_intro", folder=slug))
+    st.dataframe(table, hide_index=True)
+    earlier = [r["version"] for r in rows if not r["current"]]
+    if not earlier:
+        st.caption(state.tr("store.history_only_current"))
+        return
+    # labels computed now (format functions run again outside the script under AppTest, in another language)
+    labels = {r["version"]: state.tr("store.version_label", version=r["version"], when=_when(r["saved_at"]))
+              for r in rows}
+    cols = st.columns([2, 1], vertical_alignment="bottom")
+    cols[0].selectbox(state.tr("store.pick_version"), earlier, key="store_history_version", format_func=labels.get)
+    cols[1].button(state.tr("store.restore_version"), icon=":material/history:", key="store_restore_version",
+                   on_click=restore_version, help=state.tr("store.restore_version_help"))
+    if state.has_unsaved_changes():
+        st.warning(state.tr("store.restore_replaces_edits"), icon=":material/warning:")
+
+
+def clone_tab(infos) -> None:
+    names = {i.slug: i.name for i in infos}
+    if not names:
+        return
+    current = state.folder_name()
+    if st.session_state.get("store_clone_source") not in names:
+        st.session_state.store_clone_source = current if current in names else next(iter(names))
+    labels = {i.slug: picker_label(i.slug, i.name, i.read_only) for i in infos}
+    st.selectbox(state.tr("store.clone_source"), list(names), key="store_clone_source", format_func=labels.get)
+    st.text_input(state.tr("store.new_name"), key="store_clone_name",
+                  placeholder=state.tr("store.new_name_placeholder"))
+    _name_preview("store_clone_name")
+    st.button(state.tr("store.clone_go"), icon=":material/content_copy:", key="store_clone_go",
+              on_click=clone_selected, help=state.tr("store.clone_help"))
+
+
+def rename_tab() -> None:
+    slug = state.folder_name()
+    blocker = None
+    if not slug:
+        blocker = state.tr("store.not_in_store")
+    elif is_read_only(slug):
+        blocker = state.tr("store.read_only_rename")
+    elif state.has_unsaved_changes():
+        blocker = state.tr("store.rename_save_first")
+    if blocker:
+        st.caption(blocker)
+    st.text_input(state.tr("store.new_name"), key="store_rename_name", disabled=blocker is not None,
+                  placeholder=state.tr("store.new_name_placeholder"))
+    _name_preview("store_rename_name")
+    st.button(state.tr("store.rename_go"), icon=":material/drive_file_rename_outline:", key="store_rename_go",
+              on_click=rename_current, disabled=blocker is not None)
+
+
+def delete_tab(infos) -> None:
+    names = {i.slug: i.name for i in infos if not i.read_only}
+    pending = st.session_state.get("store_delete_pending")
+    if pending:
+        with st.container(border=True):
+            st.warning(state.tr("store.delete_confirm", name=names.get(pending, pending), folder=pending),
+                       icon=":material/delete:")
+            row = st.container(horizontal=True)
+            row.button(state.tr("store.delete_yes"), type="primary", icon=":material/delete:",
+                       key="store_delete_yes", on_click=confirm_delete)
+            row.button(state.tr("store.delete_no"), key="store_delete_no", on_click=cancel_delete)
+        return
+    if not names:
+        st.caption(state.tr("store.delete_nothing"))
+        return
+    current = state.folder_name()
+    if st.session_state.get("store_delete_target") not in names:
+        st.session_state.store_delete_target = current if current in names else next(iter(names))
+    labels = {slug: picker_label(slug, name, False) for slug, name in names.items()}
+    st.selectbox(state.tr("store.delete_which"), list(names), key="store_delete_target", format_func=labels.get)
+    st.caption(state.tr("store.delete_help"))
+    st.button(state.tr("store.delete"), icon=":material/delete:", key="store_delete", on_click=ask_delete)
+
+
+def trash_rows() -> list[dict]:
+    """The trash, newest first: entry, slug, name (from the deleted scenario.toml), deletion time."""
+    store = state.store()
+    rows = []
+    for entry in store.trash():
+        m = TRASH_ENTRY.match(entry)
+        slug = m.group("slug") if m else entry
+        when = (f"{m.group('date')[:4]}-{m.group('date')[4:6]}-{m.group('date')[6:]} "
+                f"{m.group('time')[:2]}:{m.group('time')[2:4]}:{m.group('time')[4:]}") if m else ""
+        name = slug
+        try:
+            toml = store.root / ".trash" / entry / "current" / "scenario.toml"
+            name = str(tomllib.loads(toml.read_text(encoding="utf-8-sig")).get("scenario", {}).get("name") or slug)
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+            pass
+        rows.append({"entry": entry, "slug": slug, "name": name, "when": when})
+    return rows
+
+
+def trash_tab() -> None:
+    rows = trash_rows()
+    if not rows:
+        st.caption(state.tr("store.trash_empty"))
+        return
+    st.caption(state.tr("store.trash_intro"))
+    st.dataframe(pd.DataFrame({state.tr("store.col_name"): [r["name"] for r in rows],
+                               state.tr("store.col_folder"): [r["slug"] for r in rows],
+                               state.tr("store.col_deleted_at"): [r["when"] for r in rows]}), hide_index=True)
+    label = {r["entry"]: f"{r['name']}（{r['when']}）" for r in rows}
+    if st.session_state.get("store_trash_entry") not in label:
+        st.session_state.store_trash_entry = rows[0]["entry"]
+    cols = st.columns([2, 1], vertical_alignment="bottom")
+    cols[0].selectbox(state.tr("store.trash_pick"), list(label), key="store_trash_entry", format_func=label.get)
+    cols[1].button(state.tr("store.trash_restore"), icon=":material/restore_from_trash:", key="store_trash_restore",
+                   on_click=restore_trash)
+
+
+def picker_label(slug: str, name: str, read_only: bool) -> str:
+    """How the scenario pickers show a scenario: its (Chinese) name, its folder, and 只读 for the baseline."""
+    en = state.lang() == "en"
+    tag = state.tr("store.read_only_tag")
+    title = name if name and name != slug else ""
+    if not title:
+        return (f"{slug} ({tag})" if en else f"{slug}（{tag}）") if read_only else slug
+    inner = ((", " if en else "，").join([slug, tag])) if read_only else slug
+    return f"{title} ({inner})" if en else f"{title}（{inner}）"
+
+
+def manage_panel(with_save: bool = True) -> None:
+    """Save, save as, history, clone, rename, delete and the trash, for the working scenario. The tabs keep their
+    selection (key) when an action changes the page above them."""
+    if with_save:
+        row = st.container(horizontal=True, gap="small")
+        save_button(row, key="store_save_panel")
+        save_as_popover(row, "panel")
+        read_only_note()
+    infos = state.scenario_infos()
+    tabs = st.tabs([state.tr("store.tab_history"), state.tr("store.tab_clone"), state.tr("store.tab_rename"),
+                    state.tr("store.tab_delete"), state.tr("store.tab_trash")], key="store_tabs", on_change="rerun")
+    with tabs[0]:
+        history_tab()
+    with tabs[1]:
+        clone_tab(infos)
+    with tabs[2]:
+        rename_tab()
+    with tabs[3]:
+        delete_tab(infos)
+    with tabs[4]:
+        trash_tab()
