@@ -18,8 +18,8 @@ from planner.scenario import Scenario, is_blank
 RULES = schema.PROCEEDS_RULES
 MODE_LABELS = {"centralized": ("集中安置", "Centralized"), "dispersed": ("分散安置", "Dispersed"),
                "urban": ("进城安置", "Urban"), "other": ("其他", "Other")}
-RULE_LABELS = {"per_capita": ("按人口", "Per capita"), "per_household": ("按户", "Per household"),
-               "by_area": ("按复垦面积", "By reclaimed area"), "hybrid": ("混合", "Hybrid")}
+RULE_LABELS = {"per_capita": ("按人口", "Per capita"), "per_household": ("按户数", "Per household"),
+               "by_area": ("按复垦面积", "By reclaimed area"), "hybrid": ("人口与面积混合", "Hybrid (persons and area)")}
 
 
 @dataclass(frozen=True)

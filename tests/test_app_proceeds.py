@@ -59,7 +59,7 @@ def test_page_renders_with_a_verdict_per_rule_in_chinese_and_english():
     at = proceeds_page()
     assert [x.value for x in at.title] == ["收益分配"]
     metrics = table(at, "基尼系数")
-    assert metrics["分配规则"].tolist() == ["按人口", "按户", "按复垦面积", "混合"]
+    assert metrics["分配规则"].tolist() == ["按人口", "按户数", "按复垦面积", "人口与面积混合"]
     assert metrics.loc[metrics["分配规则"] == "按人口", "当前采用"].item() == "★"
     # Per capita: equal benefit within each county (article 18); the other rules are not, on the baseline.
     assert any("按人口" in s.value and "符合“同等受益”（第十八条）" in s.value for s in at.success)
@@ -71,7 +71,7 @@ def test_page_renders_with_a_verdict_per_rule_in_chinese_and_english():
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [x.value for x in at.title] == ["Proceeds"]
-    assert table(at, "Gini")["Rule"].tolist() == ["Per capita", "Per household", "By reclaimed area", "Hybrid"]
+    assert table(at, "Gini")["Rule"].tolist() == ["Per capita", "Per household", "By reclaimed area", "Hybrid (persons and area)"]
     assert any(s.value.startswith("Per capita: within each county people benefit equally") for s in at.success)
     assert at.selectbox(key="proceeds_scope_en").value == pv.PROVINCE
 
@@ -121,7 +121,7 @@ def test_changing_the_rule_changes_the_numbers_shown():
     assert not at.exception
     assert at.session_state["scn"].param("proceeds", "rule") == "per_household"
     assert any(t("proceeds.params_applied", "zh") in s.value for s in at.success)
-    assert table(at, "基尼系数").set_index("分配规则").loc["按户", "当前采用"] == "★"
+    assert table(at, "基尼系数").set_index("分配规则").loc["按户数", "当前采用"] == "★"
     assert at.selectbox(key="proceeds_detail_rule_zh").value == "per_household"
     assert table(at, "复垦面积（亩）")["人均收益（万元/人）"].tolist() != before
     # Only the allocation changed: the solve is reused, no new run is asked for.
