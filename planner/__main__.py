@@ -59,6 +59,7 @@ def cmd_solve(args) -> int:
 
     summary["audit"] = audit_record(scn, result, time_limit=args.time_limit)
     log_solve(scn, result, "cli", time_limit=args.time_limit, scenario_dir=str(Path(args.scenario)))
+    alloc = None
     if len(scn.relocation):
         try:
             from planner.proceeds import allocate
@@ -67,6 +68,12 @@ def cmd_solve(args) -> int:
         if allocate is not None:
             alloc = allocate(scn, result.pairings)
             write_csv(alloc.groups, out / "proceeds.csv")
+    # Documents to hand on (articles 10, 14, 16): the Excel workbook, the ledger and one agreement sheet per pairing.
+    from planner.export import ledger, write_agreements, write_workbook
+
+    write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc)
+    write_csv(ledger(scn, result, args.lang), out / "ledger.csv")
+    write_agreements(scn, result, out / "agreements", args.lang)
     write_json(summary, out / "summary.json")
     t = result.totals
     print(f"{result.status}: {t['pairings']} pairings, {t['quota_matched_mu']:.1f} 亩, "
