@@ -132,6 +132,7 @@ class LinearModel:
     pairs: pd.DataFrame  # admissible pairs only, reindexed 0..n-1
     candidates: pd.DataFrame
     is_mip: bool
+    tie_cost: np.ndarray | None = None  # per column: what breaks ties between equally good plans (km apart)
 
     @property
     def n_cols(self) -> int:
@@ -332,11 +333,35 @@ def build(scn: Scenario) -> LinearModel:
                            "min_sale", scodes, np.full(n_short, -1))
 
     A, row_lo, row_hi, row_kind, row_code, row_ref = rows.matrix(n_cols)
+    tie_cost = np.zeros(n_cols)
+    tie_cost[:n] = pair_distance_km(pairs, sellers, buyers)
     return LinearModel(
         c=c, A=A, row_lo=row_lo, row_hi=row_hi, col_lo=np.zeros(n_cols), col_hi=col_hi_arr, integer=integer,
         col_kind=np.concatenate(kinds), col_ref=np.concatenate(refs).astype(np.int64), row_kind=row_kind,
         row_code=row_code, row_ref=row_ref, sellers=sellers, buyers=buyers, pairs=pairs, candidates=cand,
-        is_mip=is_mip)
+        is_mip=is_mip, tie_cost=tie_cost)
+
+
+UNKNOWN_DISTANCE_KM = 300.0  # between counties without coordinates in different (or unknown) prefectures
+
+
+def pair_distance_km(pairs: pd.DataFrame, sellers: pd.DataFrame, buyers: pd.DataFrame) -> np.ndarray:
+    """Great-circle distance between the county seats of each pair; the tie-break among equally good plans.
+
+    Without coordinates: 0 within one prefecture, UNKNOWN_DISTANCE_KM otherwise."""
+    if not len(pairs):
+        return np.zeros(0)
+    si, bi = pairs["seller_idx"].to_numpy(), pairs["buyer_idx"].to_numpy()
+    lat1 = np.radians(sellers["lat"].to_numpy(dtype=float)[si])
+    lon1 = np.radians(sellers["lon"].to_numpy(dtype=float)[si])
+    lat2 = np.radians(buyers["lat"].to_numpy(dtype=float)[bi])
+    lon2 = np.radians(buyers["lon"].to_numpy(dtype=float)[bi])
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    km = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    pref_s = sellers["prefecture"].to_numpy(dtype=object)[si]
+    pref_b = buyers["prefecture"].to_numpy(dtype=object)[bi]
+    same = (pref_s == pref_b) & (pref_s != "")
+    return np.where(np.isnan(km), np.where(same, 0.0, UNKNOWN_DISTANCE_KM), km)
 
 
 # --------------------------------------------------------------------------- solve
@@ -431,6 +456,9 @@ def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str) -> Ra
         duals = np.array(sol.row_dual, dtype=float)
     obj = float(m.c @ x) if has else 0.0
     text = h.modelStatusToString(ms)
+    if ms == MS.kOptimal and not m.is_mip and m.tie_cost is not None and np.any(m.tie_cost > 0):
+        x = _break_ties(h, m, x, obj)
+        seconds = time.perf_counter() - t0
     if ms == MS.kOptimal:
         return RawSolution("optimal", text, True, x, duals, obj, seconds)
     if ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt):
@@ -438,6 +466,29 @@ def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str) -> Ra
     if ms == MS.kModelEmpty:
         return RawSolution("optimal", text, True, np.zeros(m.n_cols), None, 0.0, seconds)
     return RawSolution("failed", f"HiGHS: {text}", False, np.zeros(m.n_cols), None, 0.0, seconds)
+
+
+def _break_ties(h, m: LinearModel, x: np.ndarray, objective: float) -> np.ndarray:
+    """Among plans as good as the optimum, the one whose pairs are nearest (then fewest long hauls).
+
+    An LP often has many equally good plans: which buyer takes which seller's quota is then the solver's accident,
+    and staff could not defend it. A second pass keeps the objective at its optimum (within the solver tolerance) and
+    minimises Σ distance·亩, so ties go to nearer counties and the same inputs always give the same plan.
+    The shadow prices stay those of the first pass."""
+    import highspy
+
+    nz = np.nonzero(m.c)[0]
+    floor = objective - 1e-12 * max(1.0, abs(objective))
+    h.addRow(floor, highspy.kHighsInf, len(nz), nz.astype(np.int32), m.c[nz].astype(float))
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    h.changeColsCost(m.n_cols, np.arange(m.n_cols, dtype=np.int32), m.tie_cost.astype(float))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return x
+    x2 = np.array(h.getSolution().col_value, dtype=float)[:m.n_cols]
+    # Dust the objective row's tolerance lets in (1e-5 亩 on a pair the first pass did not use) is not a pairing.
+    x2[(x2 < 1e-5) & (np.abs(x) <= 1e-9)] = 0.0
+    return x2
 
 
 def _highs_lp(m: LinearModel, cols: np.ndarray, A_csc=None):
