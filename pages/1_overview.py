@@ -9,7 +9,7 @@ import app_views as views
 from planner.i18n import choice_label
 
 RULE_KEYS = ["rules.sellers", "rules.priority", "rules.quality", "rules.caps", "rules.adjust", "rules.price",
-             "rules.agreement", "rules.proceeds"]
+             "rules.agreement", "rules.proceeds", "rules.ties"]
 
 
 def scenario_picker() -> None:
