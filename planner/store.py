@@ -128,6 +128,27 @@ def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def _disk_errors_as_store_errors(method):
+    """A full disk or a folder without write permission becomes a clear StoreError, never a traceback; the
+    two-rename save means what was saved before is still intact when this happens."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except StoreError:
+            raise
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise StoreError(f"无法写入情景文件夹（{reason}）：磁盘可能已满或没有写权限。已保存的内容没有改变，"
+                             f"当前修改仍保留在本次会话中。",
+                             f"Cannot write to the scenarios folder ({reason}): the disk may be full or read-only. "
+                             f"What was saved before is unchanged and your edits are still in this session.") from exc
+
+    return wrapper
+
+
 def _log_save(kind: str, info: ScenarioInfo, scn: Scenario, note: str) -> None:
     from planner.audit import log_event
 
@@ -187,8 +208,17 @@ class ScenarioStore:
 
     # -- reading
     def recover(self) -> list[str]:
-        """Put back scenarios whose save was interrupted between its two renames; clear stale staging."""
-        restored = []
+        """Put back scenarios whose save was interrupted between its two renames; clear stale staging.
+
+        On a read-only or full disk nothing can be put back; reading still works, so that is not an error here."""
+        restored: list[str] = []
+        try:
+            self._recover(restored)
+        except OSError:
+            pass
+        return restored
+
+    def _recover(self, restored: list[str]) -> None:
         versions = self.root / ".versions"
         if versions.is_dir():
             for vdir in versions.iterdir():
@@ -219,7 +249,6 @@ class ScenarioStore:
                         shutil.rmtree(item, ignore_errors=True)
                 except OSError:
                     pass
-        return restored
 
     def _latest_version_dir(self, slug: str) -> Path | None:
         vdir = self._versions(slug)
@@ -281,6 +310,7 @@ class ScenarioStore:
         return scn, problems, stamp
 
     # -- writing
+    @_disk_errors_as_store_errors
     def save(self, slug: str, scn: Scenario, expected_stamp: str | None, note: str = "") -> ScenarioInfo:
         """Save over an existing scenario; refuses if someone else saved since `expected_stamp`."""
         if slug in self.read_only:
@@ -323,6 +353,7 @@ class ScenarioStore:
         _log_save("save", info, scn, note)
         return info
 
+    @_disk_errors_as_store_errors
     def save_as(self, name: str, scn: Scenario, note: str = "") -> ScenarioInfo:
         """Save under a new name (a new folder); refuses an existing name."""
         slug = slugify(name)
@@ -346,12 +377,14 @@ class ScenarioStore:
         _log_save("save_as", info, scn, note)
         return info
 
+    @_disk_errors_as_store_errors
     def clone(self, slug: str, new_name: str) -> ScenarioInfo:
         scn, problems, _ = self.open(slug)
         if scn is None:
             raise InvalidScenarioError(problems)
         return self.save_as(new_name, scn, note=f"clone of {slug}")
 
+    @_disk_errors_as_store_errors
     def rename(self, slug: str, new_name: str) -> ScenarioInfo:
         if slug in self.read_only:
             raise ReadOnlyError("内置基准情景不能改名。", "The shipped baseline cannot be renamed.")
@@ -369,6 +402,7 @@ class ScenarioStore:
             stamp = files_stamp(self._folder(new_slug))
         return self.save(new_slug, scn.with_param("scenario", "name", new_name.strip()), stamp, note="rename")
 
+    @_disk_errors_as_store_errors
     def delete(self, slug: str) -> str:
         """Move to the trash (recoverable); returns the trash entry name."""
         if slug in self.read_only:
@@ -390,6 +424,7 @@ class ScenarioStore:
         t = self.root / ".trash"
         return sorted((d.name for d in t.iterdir() if d.is_dir()), reverse=True) if t.is_dir() else []
 
+    @_disk_errors_as_store_errors
     def restore_from_trash(self, entry: str) -> ScenarioInfo:
         t = (self.root / ".trash" / entry).resolve()
         if t.parent != (self.root / ".trash").resolve() or not (t / "current").is_dir():
@@ -429,6 +464,7 @@ class ScenarioStore:
             raise InvalidScenarioError(problems)
         return scn
 
+    @_disk_errors_as_store_errors
     def restore_version(self, slug: str, version: int) -> ScenarioInfo:
         """Make an earlier version current again (itself a new, versioned save)."""
         scn = self.open_version(slug, version)

@@ -678,3 +678,30 @@ def test_opening_a_store_while_another_process_saves(tmp_path, root, base, monke
     hist = store.history(slug)
     for h in hist[1:]:
         assert variant_of(store.open_version(slug, h["version"])) is not None
+
+
+@pytest.mark.parametrize("code,text", [(28, "No space left on device"), (30, "Read-only file system"),
+                                       (13, "Permission denied")])
+def test_disk_full_during_save_gives_a_clear_message_and_loses_nothing(tmp_path, monkeypatch, code, text):
+    """A save that cannot write (disk full, read-only folder, no permission) raises StoreError with a clear
+    message; the saved scenario is untouched and still opens. (Tests run as root, where permission bits do
+    not bind, so the failing write is simulated.)"""
+
+    from planner import load_checked
+    from planner import store as store_mod
+    from planner.store import ScenarioStore, StoreError
+
+    store = ScenarioStore(tmp_path / "scenarios")
+    scn, _ = load_checked(BASELINE)
+    info = store.save_as("磁盘满", scn)
+
+    def full(*args, **kwargs):
+        raise OSError(code, text)
+
+    monkeypatch.setattr(store_mod, "scenario_files", full)
+    with pytest.raises(StoreError) as err:
+        store.save(info.slug, scn.with_param("pricing", "bargaining_weight", 0.9), info.stamp)
+    assert text in err.value.message_en and "磁盘" in err.value.message_zh
+    monkeypatch.undo()
+    again, problems, _ = ScenarioStore(tmp_path / "scenarios").open(info.slug)
+    assert again is not None and again.param("pricing", "bargaining_weight") == scn.param("pricing", "bargaining_weight")
