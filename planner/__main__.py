@@ -50,7 +50,8 @@ def cmd_solve(args) -> int:
         print(f"无法创建输出文件夹 Cannot create output folder {out}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     write_csv(result.pairings, out / "pairings.csv")
-    write_csv(county_report(scn, result), out / "counties.csv")
+    report = county_report(scn, result)
+    write_csv(report, out / "counties.csv")
     summary = result.summary()
     summary.update({"planner_version": __version__, "time_limit": args.time_limit,
                     "solved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -71,7 +72,7 @@ def cmd_solve(args) -> int:
     # Documents to hand on (articles 10, 14, 16): the Excel workbook, the ledger and one agreement sheet per pairing.
     from planner.export import ledger, write_agreements, write_workbook
 
-    write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc)
+    write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc, report=report)
     write_csv(ledger(scn, result, args.lang), out / "ledger.csv")
     write_agreements(scn, result, out / "agreements", args.lang)
     write_json(summary, out / "summary.json")

@@ -194,6 +194,8 @@ def shadow_prices(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     if weighted:
         unit = ("加权" + unit[0], "weighted " + unit[1])
     sel = cons[(cons["county_code"] != "") & (cons["shadow_price"].abs() > 1e-7) & cons["kind"].isin(SHADOW_TEXT)]
+    if sel.empty:  # nothing binds with a price (e.g. every price 0): mapping an empty str column below stays str
+        return pd.DataFrame(columns=cols)
     # When a seller misses its minimum sale, the dual of its min_sale row is the shortfall penalty M itself, and any
     # other row that would let it sell more carries M too (k·M for k 亩 of shortfall avoided). Those values count
     # 亩 of shortfall, not 万元, so they are not shown; M is read off the missed rows (|values| >= M/1000 dropped).

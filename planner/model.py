@@ -444,6 +444,13 @@ def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str) -> Ra
                            time.perf_counter() - t0)
     h.run()
     ms = h.getModelStatus()
+    if ms == highspy.HighsModelStatus.kNotset and not m.is_mip and algorithm != "ipm":
+        # The dual simplex gives up on very large costs (a min_sale penalty of 1e4 x a price near the 1e12 input
+        # limit: "excessive dual values"); interior point copes (found by fuzzing).
+        h.clearSolver()
+        h.setOptionValue("solver", "ipm")
+        h.run()
+        ms = h.getModelStatus()
     info = h.getInfo()
     sol = h.getSolution()
     seconds = time.perf_counter() - t0
@@ -488,6 +495,11 @@ def _break_ties(h, m: LinearModel, x: np.ndarray, objective: float) -> np.ndarra
     x2 = np.array(h.getSolution().col_value, dtype=float)[:m.n_cols]
     # Dust the objective row's tolerance lets in (1e-5 亩 on a pair the first pass did not use) is not a pairing.
     x2[(x2 < 1e-5) & (np.abs(x) <= 1e-9)] = 0.0
+    # Never trade objective for distance. The objective row mixes prices with the min_sale penalty (1e4 x larger), and
+    # after HiGHS's scaling its tolerance let a tiny optimum slip by 90 %; with huge costs the row can even be refused
+    # (|coefficient| > 1e15), and the second pass then minimised distance alone: no trade at all (found by fuzzing).
+    if float(m.c @ x2) < objective - 1e-9 * max(1.0, abs(objective)):
+        return x
     return x2
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 import tomli_w
 
 from planner import schema
+from planner.export import csv_bytes, unsafe_cell
 
 TOML_NAME = "scenario.toml"
 
@@ -70,14 +71,15 @@ def parse_csv_text(text: str) -> pd.DataFrame:
     numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
     if not numbered:
         raise FileReadError("文件为空。", "The file is empty.")
-    header = [h.strip().lstrip("\ufeff").strip().lower() for h in numbered[0][1]]
+    # Cells this planner wrote formula-safe ("'=x", see planner.export.safe_cell) read back as typed ("=x").
+    header = [unsafe_cell(h.strip().lstrip("\ufeff").strip()).lower() for h in numbered[0][1]]
     width = len(header)
     body = []
     row_numbers = []  # as a spreadsheet shows them: the header is row 1
     overflow_rows = []  # spreadsheet row numbers with more cells than the header
     for line_no, r in numbered[1:]:
         row_numbers.append(line_no)
-        r = [c.strip() for c in r]
+        r = [unsafe_cell(c.strip()) for c in r]
         if len(r) < width:
             r = r + [""] * (width - len(r))
         elif len(r) > width:
@@ -341,13 +343,10 @@ def empty_table(table: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- writing
 
 def write_csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM (Excel on Chinese Windows opens it correctly)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(list(df.columns))
-    for row in df.itertuples(index=False):
-        writer.writerow([cell_text(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """UTF-8 with BOM (Excel on Chinese Windows opens it correctly), through planner.export.csv_bytes: text that
+    Excel would run as a formula (a county named "=..." or "@...") gets a leading apostrophe, which
+    `parse_csv_text` removes again, so the folder round-trips exactly."""
+    return csv_bytes(df.astype(object).map(cell_text))
 
 
 def settings_toml_bytes(settings: dict) -> bytes:

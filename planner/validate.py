@@ -16,6 +16,9 @@ from planner.scenario import (TOML_NAME, FileReadError, RawFolder, Scenario, is_
                               read_folder)
 
 
+MAX_NUMBER = 1e12  # largest absolute value accepted in any numeric cell or parameter
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -113,7 +116,42 @@ def _validate_raw(raw: RawFolder) -> list[Problem]:
                 out += _check_pairs(df, counties, raw.settings or {})
             else:
                 out += _check_relocation(df, codes, counties)
+    out += _check_objective_scale(raw)
     return out
+
+
+def _check_objective_scale(raw: RawFolder) -> list[Problem]:
+    """Priority weight x price is an objective coefficient; each is accepted up to MAX_NUMBER on its own, but a
+    product beyond it is more than the solver can handle (HiGHS treats costs >= 1e20 as infinite and refuses the
+    model), so such a scenario is refused here with a message rather than failing in the solve."""
+    settings = raw.settings if isinstance(raw.settings, dict) else {}
+    rules = settings.get("rules") if isinstance(settings.get("rules"), dict) else {}
+    weights = []
+    for key in ("priority_weight_national_key", "priority_weight_provincial"):
+        w = rules.get(key, 1.0)
+        if _is_num(w) and abs(w) <= MAX_NUMBER:
+            weights.append((abs(float(w)), key))
+    if not weights or rules.get("objective") == "volume":
+        return []
+    weight, key = max(weights)
+    pricing = settings.get("pricing") if isinstance(settings.get("pricing"), dict) else {}
+    prices = [abs(float(v)) for v in (pricing.get("guide_floor"), pricing.get("guide_ceiling")) if _is_num(v)]
+    for table, columns in (("counties", ("floor_price", "ceiling_price")),
+                           ("pairs", ("floor_price", "ceiling_price", "agreed_price"))):
+        df = raw.tables.get(table)
+        if df is None:
+            continue
+        df = df.rename(columns=lambda c: str(c).strip().lower())
+        for col in columns:
+            if col in df.columns:
+                prices += [abs(v) for v in map(_num, df[col].tolist()) if v is not None and abs(v) <= MAX_NUMBER]
+    price = max(prices, default=0.0)
+    if weight * price <= MAX_NUMBER:
+        return []
+    return [Problem(TOML_NAME, None, f"rules.{key}", _show(rules.get(key)),
+                    f"优先权重 × 价格（{weight:.3g} × {price:.3g}）超过 {MAX_NUMBER:.0e}，求解器无法可靠求解；请减小权重或价格。",
+                    f"Priority weight × price ({weight:.3g} × {price:.3g}) exceeds {MAX_NUMBER:.0e}, more than the "
+                    f"solver can handle reliably; use a smaller weight or price.")]
 
 
 # --------------------------------------------------------------------------- settings
@@ -172,6 +210,9 @@ def _check_number_param(p: schema.Param, value, where: str) -> list[Problem]:
         return [Problem(TOML_NAME, None, where, _show(value), "应为数字（不加引号）。", "Should be a number (no quotes).")]
     if p.kind == "integer" and value != int(value):
         return [Problem(TOML_NAME, None, where, _show(value), "应为整数。", "Should be a whole number.")]
+    if abs(value) > MAX_NUMBER:  # as for cells: beyond this the solver refuses the model (a lot of 1e20 亩 ...)
+        return [Problem(TOML_NAME, None, where, _show(value), f"数值过大（绝对值不超过 {MAX_NUMBER:.0e}）。",
+                        f"Number is too large (at most {MAX_NUMBER:.0e} in absolute value).")]
     return _range_problem(TOML_NAME, None, where, value, p.minimum, p.maximum)
 
 
@@ -239,7 +280,7 @@ def _check_cell(filename: str, row: int, col: schema.Column, value) -> list[Prob
             return [Problem(filename, row, col.name, shown, "应为数字。", "Should be a number.")]
         if col.kind == "integer" and number != int(number):
             return [Problem(filename, row, col.name, shown, "应为整数。", "Should be a whole number.")]
-        if abs(number) > 1e12:
+        if abs(number) > MAX_NUMBER:
             return [Problem(filename, row, col.name, shown, "数值过大。", "Number is too large.")]
         # report the cell as typed ("16", "1,200"), not the parsed float ("16.0", "1200.0")
         return [replace(p, value=shown) for p in
