@@ -43,11 +43,8 @@ def cmd_solve(args) -> int:
         print(f"无效：{len(errors(problems))} 个错误，未求解。 INVALID: not solved.", file=sys.stderr)
         return EXIT_INVALID
     result = solve(scn, solver=args.solver, time_limit=args.time_limit)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"无法创建输出文件夹 Cannot create output folder {out}: {exc}", file=sys.stderr)
+    out = _make_out(args.out)
+    if out is None:
         return EXIT_FAILED
     write_csv(result.pairings, out / "pairings.csv")
     report = county_report(scn, result)
@@ -103,11 +100,8 @@ def cmd_compare(args) -> int:
         results.append(solve(scn, solver=args.solver, time_limit=args.time_limit))
     names = [f"{s.name} ({Path(f).name})" for s, f in zip(scenarios, args.scenarios)]
     cmp = compare(scenarios, results, names)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        print(f"无法创建输出文件夹 Cannot create output folder {out}: {exc}", file=sys.stderr)
+    out = _make_out(args.out)
+    if out is None:
         return EXIT_FAILED
     write_csv(cmp.kpis, out / "kpis.csv")
     write_csv(cmp.inputs, out / "inputs_diff.csv")
