@@ -83,11 +83,12 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def pairings_export(pairings: pd.DataFrame, lang: str, localized: bool = True) -> bytes:
-    """Pairings CSV (UTF-8 BOM, formula-safe). localized=False: the command line's column names and values."""
+def pairings_export(pairings: pd.DataFrame, lang: str, localized: bool = True, audit: dict | None = None) -> bytes:
+    """Pairings CSV (UTF-8 BOM, formula-safe). localized=False: the command line's column names and values.
+    `audit` (planner.audit.audit_record) adds trailing columns saying what produced the file."""
     if not localized:
-        return csv_bytes(pairings)
-    return csv_bytes(pairings_view(pairings, lang))
+        return csv_bytes(pairings, audit)
+    return csv_bytes(pairings_view(pairings, lang), audit, lang)
 
 
 # --------------------------------------------------------------------------- counties
@@ -103,10 +104,10 @@ def county_view(report: pd.DataFrame, lang: str) -> pd.DataFrame:
     return df.rename(columns={c: col(c, lang) for c in df.columns}).reset_index(drop=True)
 
 
-def county_export(report: pd.DataFrame, lang: str, localized: bool = True) -> bytes:
+def county_export(report: pd.DataFrame, lang: str, localized: bool = True, audit: dict | None = None) -> bytes:
     if not localized:
-        return csv_bytes(report)
-    return csv_bytes(county_view(report, lang))
+        return csv_bytes(report, audit)
+    return csv_bytes(county_view(report, lang), audit, lang)
 
 
 def shadow_view(shadow: pd.DataFrame, lang: str) -> pd.DataFrame:

@@ -101,11 +101,12 @@ def allocation_view(groups: pd.DataFrame, lang: str, precise: bool = False) -> p
     return df.rename(columns={c: tx(f"col.{c}", lang) for c in df.columns}).reset_index(drop=True)
 
 
-def allocation_csv(groups: pd.DataFrame, rule: str, lang: str) -> bytes:
-    """The allocation as Excel opens it on Chinese Windows (UTF-8 BOM, formula-safe), rule in the first column."""
+def allocation_csv(groups: pd.DataFrame, rule: str, lang: str, audit: dict | None = None) -> bytes:
+    """The allocation as Excel opens it on Chinese Windows (UTF-8 BOM, formula-safe), rule in the first column,
+    the audit record (planner.audit.audit_record) in trailing columns when given."""
     view = allocation_view(groups, lang, precise=True)
     view.insert(0, tx("col.rule", lang), rule_label(rule, lang))
-    return csv_bytes(view)
+    return csv_bytes(view, audit, lang)
 
 
 def moves_view(groups: pd.DataFrame, lang: str) -> pd.DataFrame:

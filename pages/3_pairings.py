@@ -5,6 +5,7 @@ import streamlit as st
 
 import app_state as state
 import app_views as views
+from planner.audit import audit_record
 from planner.i18n import choice_label, fmt_mu, fmt_number
 
 NUMBER_FORMATS = {"quota_mu": "localized", "amount_wan": "localized", "plan_adjustment_mu": "localized",
@@ -55,7 +56,8 @@ def pairings_section(entry, lang: str, file_stem: str) -> None:
         st.warning(state.tr("pairings.adjust_warning", n=len(adjusted),
                             mu=fmt_mu(adjusted["plan_adjustment_mu"].sum()), article=views.PLAN_ADJUSTMENT_ARTICLE),
                    icon=":material/flag:")
-    st.download_button(state.tr("pairings.download"), data=views.pairings_export(result.pairings, lang),
+    audit = audit_record(state.working(), result)
+    st.download_button(state.tr("pairings.download"), data=views.pairings_export(result.pairings, lang, audit=audit),
                        file_name=f"{file_stem}_pairings.csv", mime="text/csv", icon=":material/download:",
                        on_click="ignore", key="download_pairings")
 

@@ -17,6 +17,7 @@ import streamlit as st
 import app_state as state
 import app_views as views
 import proceeds_views as pv
+from planner.audit import audit_record
 from planner import schema
 from planner.i18n import fmt_number, fmt_wan, label, param_help
 from planner.proceeds import RULES, allocate, benefit_metrics, compare_rules, verdict
@@ -296,7 +297,8 @@ def main() -> None:
     st.dataframe(pv.allocation_view(groups, lang), hide_index=True, column_config=number_columns(lang))
     stem = state.folder_name() or "scenario"
     suffix = "" if county is None else f"_{county}"
-    st.download_button(state.tr("proceeds.download"), data=pv.allocation_csv(groups, detail, lang),
+    audit = audit_record(scn, result)
+    st.download_button(state.tr("proceeds.download"), data=pv.allocation_csv(groups, detail, lang, audit),
                        file_name=f"{stem}_proceeds_{detail}{suffix}.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore", key="download_proceeds")
 

@@ -13,6 +13,7 @@ import streamlit as st
 import app_state as state
 import app_views as views
 from planner import export, uploads
+from planner.audit import audit_record
 from planner.i18n import fmt_mu
 from planner.scenario import scenario_files
 
@@ -70,6 +71,8 @@ def main() -> None:
     solved = entry is not None and entry.result.has_solution
     result = entry.result if solved else None
 
+    # Every CSV below carries what produced it (scenario, content hash, planner version, solver, time).
+    audit = audit_record(scn, result) if solved else None
     st.subheader(state.tr("export.results_title"))
     if entry is not None:
         state.show_solve_outcome(entry.result)
@@ -78,14 +81,15 @@ def main() -> None:
         st.markdown(f"**{state.tr('export.pairings')}**")
         st.caption(state.tr("export.pairings_help"))
         st.download_button(state.tr("export.download_pairings"),
-                           data=views.pairings_export(entry.result.pairings, lang, localized) if solved else b"",
+                           data=views.pairings_export(entry.result.pairings, lang, localized, audit) if solved
+                           else b"",
                            file_name=f"{stem}_pairings.csv", mime="text/csv", disabled=not solved,
                            icon=":material/download:", on_click="ignore", key="export_pairings")
     with cols[1]:
         st.markdown(f"**{state.tr('export.counties')}**")
         st.caption(state.tr("export.counties_help"))
         st.download_button(state.tr("export.download_counties"),
-                           data=views.county_export(entry.report, lang, localized) if solved else b"",
+                           data=views.county_export(entry.report, lang, localized, audit) if solved else b"",
                            file_name=f"{stem}_counties.csv", mime="text/csv", disabled=not solved,
                            icon=":material/download:", on_click="ignore", key="export_counties")
     with cols[2]:
@@ -94,7 +98,8 @@ def main() -> None:
         ledger_csv = b""
         if solved:
             table = export.ledger(scn, result, lang)
-            ledger_csv = export.csv_bytes(export.ledger_view(table, lang) if localized else table)
+            ledger_csv = export.csv_bytes(export.ledger_view(table, lang) if localized else table, audit,
+                                          lang if localized else "en")
         st.download_button(state.tr("export.download_ledger"), data=ledger_csv, file_name=f"{stem}_ledger.csv",
                            mime="text/csv", disabled=not solved, icon=":material/download:", on_click="ignore",
                            key="export_ledger")

@@ -46,16 +46,17 @@ def cmd_solve(args) -> int:
     out = _make_out(args.out)
     if out is None:
         return EXIT_FAILED
-    write_csv(result.pairings, out / "pairings.csv")
+    from planner.audit import audit_record, log_solve
+
+    audit = audit_record(scn, result, time_limit=args.time_limit)  # also carried by every CSV written below
+    write_csv(result.pairings, out / "pairings.csv", audit)
     report = county_report(scn, result)
-    write_csv(report, out / "counties.csv")
+    write_csv(report, out / "counties.csv", audit)
     summary = result.summary()
     summary.update({"planner_version": __version__, "time_limit": args.time_limit,
                     "solved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     "scenario_dir": str(Path(args.scenario))})
-    from planner.audit import audit_record, log_solve
-
-    summary["audit"] = audit_record(scn, result, time_limit=args.time_limit)
+    summary["audit"] = audit
     log_solve(scn, result, "cli", time_limit=args.time_limit, scenario_dir=str(Path(args.scenario)))
     alloc = None
     if len(scn.relocation):
@@ -65,12 +66,12 @@ def cmd_solve(args) -> int:
             allocate = None
         if allocate is not None:
             alloc = allocate(scn, result.pairings)
-            write_csv(alloc.groups, out / "proceeds.csv")
+            write_csv(alloc.groups, out / "proceeds.csv", audit)
     # Documents to hand on (articles 10, 14, 16): the Excel workbook, the ledger and one agreement sheet per pairing.
     from planner.export import ledger, write_agreements, write_workbook
 
     write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc, report=report)
-    write_csv(ledger(scn, result, args.lang), out / "ledger.csv")
+    write_csv(ledger(scn, result, args.lang), out / "ledger.csv", audit)
     write_agreements(scn, result, out / "agreements", args.lang)
     write_json(summary, out / "summary.json")
     t = result.totals

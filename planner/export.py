@@ -66,8 +66,29 @@ def _cell(value) -> str:
     return str(safe_cell(value) if isinstance(value, str) else value)
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM, CRLF, formula-safe."""
+AUDIT_COLUMNS = {  # audit record key -> (zh header, en header)
+    "scenario_name": ("审计_情景名称", "audit_scenario_name"),
+    "scenario_hash": ("审计_情景指纹", "audit_scenario_hash"),
+    "planner_version": ("审计_规划器版本", "audit_planner_version"),
+    "solver": ("审计_求解器", "audit_solver"),
+    "created_at": ("审计_生成时间", "audit_created_at"),
+}
+
+
+def with_audit(df: pd.DataFrame, audit: dict | None, lang: str = "en") -> pd.DataFrame:
+    """The table with the audit record (planner.audit.audit_record) repeated in trailing columns, so a CSV that
+    travels alone still says which inputs, planner version and solver produced it, and when."""
+    if not audit:
+        return df
+    out = df.copy()
+    for key, (zh, en) in AUDIT_COLUMNS.items():
+        out[zh if lang == "zh" else en] = str(audit.get(key, ""))
+    return out
+
+
+def csv_bytes(df: pd.DataFrame, audit: dict | None = None, lang: str = "en") -> bytes:
+    """UTF-8 with BOM, CRLF, formula-safe; with `audit`, the audit record in trailing columns."""
+    df = with_audit(df, audit, lang)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([_cell(str(c)) for c in df.columns])
@@ -76,8 +97,8 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    Path(path).write_bytes(csv_bytes(df))
+def write_csv(df: pd.DataFrame, path: Path, audit: dict | None = None) -> None:
+    Path(path).write_bytes(csv_bytes(df, audit))
 
 
 def write_json(obj, path: Path) -> None:

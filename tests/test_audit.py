@@ -59,3 +59,29 @@ def test_cli_summary_carries_the_audit_record(tmp_path):
     assert summary["audit"]["scenario_hash"] == load_checked(BASELINE)[0].content_hash()
     log = (tmp_path / "log" / "planner.log").read_text(encoding="utf-8").splitlines()
     assert json.loads(log[-1])["source"] == "cli"
+
+
+def test_every_cli_csv_carries_the_audit_columns(tmp_path):
+    env = {"PLANNER_LOG_DIR": str(tmp_path / "log"), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-m", "planner", "solve", str(BASELINE), "--out", str(tmp_path / "out")],
+                   cwd=ROOT, check=True, capture_output=True, env=env)
+    digest = load_checked(BASELINE)[0].content_hash()
+    for name in ("pairings.csv", "counties.csv", "ledger.csv", "proceeds.csv"):
+        df = pd.read_csv(tmp_path / "out" / name, encoding="utf-8-sig", dtype=str)
+        assert set(df["audit_scenario_hash"]) == {digest}, name
+        assert set(df["audit_solver"]) == {"highs"} and df["audit_created_at"].str.startswith("20").all(), name
+
+
+def test_app_downloads_carry_the_audit_columns():
+    import io
+
+    import app_views as views
+    from planner.explain import county_report
+
+    scn, _ = load_checked(BASELINE)
+    result = solve(scn)
+    audit = audit_record(scn, result)
+    for data in (views.pairings_export(result.pairings, "zh", audit=audit),
+                 views.county_export(county_report(scn, result), "zh", audit=audit)):
+        df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+        assert set(df["审计_情景指纹"]) == {scn.content_hash()}

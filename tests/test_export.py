@@ -509,13 +509,14 @@ def test_cli_writes_workbook_ledger_and_agreements(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     scn = load(BASELINE)
     result = solve(scn)
-    # the existing files keep their columns exactly
+    # the existing files keep their columns exactly, followed by the audit record's columns
+    audit_cols = [en for _, en in export.AUDIT_COLUMNS.values()]
     pairings = out.joinpath("pairings.csv").read_bytes().decode("utf-8-sig").splitlines()[0].split(",")
-    assert pairings == list(result.pairings.columns)
+    assert pairings == list(result.pairings.columns) + audit_cols
     for name in ("counties.csv", "summary.json", "proceeds.csv", "workbook.xlsx", "ledger.csv"):
         assert (out / name).is_file(), name
     led = list(csv.DictReader(io.StringIO(out.joinpath("ledger.csv").read_bytes().decode("utf-8-sig"))))
-    assert list(led[0]) == export.LEDGER_COLUMNS and led[-1]["code"] == "合计"
+    assert list(led[0]) == export.LEDGER_COLUMNS + audit_cols and led[-1]["code"] == "合计"
     assert float(led[-1]["transferred_mu"]) == pytest.approx(result.totals["quota_matched_mu"], abs=1e-5)
     mds = sorted(p.name for p in (out / "agreements").glob("*.md"))
     assert mds == sorted(export.agreement_filenames(result.pairings) + ["index.md"])
