@@ -484,9 +484,19 @@ def _break_ties(h, m: LinearModel, x: np.ndarray, objective: float) -> np.ndarra
     The shadow prices stay those of the first pass."""
     import highspy
 
-    nz = np.nonzero(m.c)[0]
-    floor = objective - 1e-12 * max(1.0, abs(objective))
-    h.addRow(floor, highspy.kHighsInf, len(nz), nz.astype(np.int32), m.c[nz].astype(float))
+    # The optimum is kept as two rows, not one: the section-4 objective no lower and the total min_sale shortfall no
+    # higher. A single row over m.c mixes prices with the shortfall penalty (1e4 x larger), and HiGHS's tolerance on
+    # it, after scaling, let the plan lose most of a small objective or overrun a demand (found by fuzzing).
+    short = m.col_kind == "short"
+    main = ~short
+    main_obj = float(m.c[main] @ x[main])
+    nz = np.nonzero((m.c != 0) & main)[0]
+    if len(nz):
+        h.addRow(main_obj - 1e-12 * max(1.0, abs(main_obj)), highspy.kHighsInf, len(nz), nz.astype(np.int32),
+                 m.c[nz].astype(float))
+    if short.any():
+        s_idx = np.nonzero(short)[0]
+        h.addRow(-highspy.kHighsInf, float(x[short].sum()), len(s_idx), s_idx.astype(np.int32), np.ones(len(s_idx)))
     h.changeObjectiveSense(highspy.ObjSense.kMinimize)
     h.changeColsCost(m.n_cols, np.arange(m.n_cols, dtype=np.int32), m.tie_cost.astype(float))
     h.run()
@@ -495,12 +505,25 @@ def _break_ties(h, m: LinearModel, x: np.ndarray, objective: float) -> np.ndarra
     x2 = np.array(h.getSolution().col_value, dtype=float)[:m.n_cols]
     # Dust the objective row's tolerance lets in (1e-5 亩 on a pair the first pass did not use) is not a pairing.
     x2[(x2 < 1e-5) & (np.abs(x) <= 1e-9)] = 0.0
-    # Never trade objective for distance. The objective row mixes prices with the min_sale penalty (1e4 x larger), and
-    # after HiGHS's scaling its tolerance let a tiny optimum slip by 90 %; with huge costs the row can even be refused
-    # (|coefficient| > 1e15), and the second pass then minimised distance alone: no trade at all (found by fuzzing).
-    if float(m.c @ x2) < objective - 1e-9 * max(1.0, abs(objective)):
+    # Never trade objective, shortfall or feasibility for distance: a second-pass plan that is worse on any of them
+    # than the first pass's (beyond rounding) is not taken. (With costs near 1e15 a row above can even be refused.)
+    if (float(m.c[main] @ x2[main]) < main_obj - 1e-9 * max(1.0, abs(main_obj))
+            or float(x2[short].sum()) > float(x[short].sum()) + 1e-9 * max(1.0, float(x[short].sum()))
+            or _worst_violation(m, x2) > max(_worst_violation(m, x), 1e-9)):
         return x
     return x2
+
+
+def _worst_violation(m: LinearModel, x: np.ndarray) -> float:
+    """The largest row violation of a plan, relative to the row's bound (0 when feasible)."""
+    if not m.n_rows:
+        return 0.0
+    act = m.A @ x
+    with np.errstate(invalid="ignore"):
+        over = np.maximum(np.where(np.isfinite(m.row_hi), act - m.row_hi, -INF),
+                          np.where(np.isfinite(m.row_lo), m.row_lo - act, -INF))
+    bound = np.where(np.isfinite(m.row_hi), np.abs(m.row_hi), np.abs(np.nan_to_num(m.row_lo, neginf=0.0)))
+    return float(max(0.0, np.max(over / np.maximum(1.0, bound))))
 
 
 def _highs_lp(m: LinearModel, cols: np.ndarray, A_csc=None):
