@@ -267,7 +267,7 @@ def benefit_table(comp: Comparison, lang: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- download
 
 
-def comparison_csv(comp: Comparison, scenarios: list[Scenario], lang: str) -> bytes:
+def comparison_csv(comp: Comparison, scenarios: list[Scenario], lang: str, audit: dict | None = None) -> bytes:
     """One CSV with every table of the comparison, one after another; the first column says which table."""
     section = t("cmp.col_section", lang)
     parts = [("cmp.section_kpis", kpi_export(comp, lang)),
@@ -283,10 +283,10 @@ def comparison_csv(comp: Comparison, scenarios: list[Scenario], lang: str) -> by
         df.insert(0, section, t(key, lang))
         frames.append(df)
     if not frames:
-        return csv_bytes(pd.DataFrame(columns=[section]))
+        return csv_bytes(pd.DataFrame(columns=[section]), audit, lang)
     # the same header may appear in several tables (scenario names); keep the union in first-seen order
     columns: list[str] = []
     for df in frames:
         columns += [c for c in df.columns if c not in columns]
     out = pd.concat([df.reindex(columns=columns) for df in frames], ignore_index=True)
-    return csv_bytes(out)
+    return csv_bytes(out, audit, lang)

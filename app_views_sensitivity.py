@@ -106,17 +106,17 @@ def sweep_pairs_view(kpis: pd.DataFrame, pairs: pd.DataFrame, lang: str) -> pd.D
     return df
 
 
-def sweep_kpis_export(kpis: pd.DataFrame, param: str, lang: str) -> bytes:
-    return csv_bytes(sweep_table(kpis, param, lang))
+def sweep_kpis_export(kpis: pd.DataFrame, param: str, lang: str, audit: dict | None = None) -> bytes:
+    return csv_bytes(sweep_table(kpis, param, lang), audit, lang)
 
 
-def sweep_pairs_export(pairs: pd.DataFrame, param: str, lang: str) -> bytes:
+def sweep_pairs_export(pairs: pd.DataFrame, param: str, lang: str, audit: dict | None = None) -> bytes:
     """Long format: one row per step and pair (as `python -m planner sweep` writes it), localised headers."""
     df = pairs.rename(columns={"step": c("step", lang), "value": param,
                                **{k: t(f"col.{k}", lang) for k in ("seller_code", "seller_name", "buyer_code",
                                                                    "buyer_name", "quota_mu", "price_wan_per_mu",
                                                                    "amount_wan")}})
-    return csv_bytes(df)
+    return csv_bytes(df, audit, lang)
 
 
 # --------------------------------------------------------------------------- Monte Carlo
@@ -190,20 +190,20 @@ def county_robust_view(counties: pd.DataFrame, lang: str) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def robust_export(pairs: pd.DataFrame, lang: str) -> bytes:
-    return csv_bytes(robust_view(pairs, lang))
+def robust_export(pairs: pd.DataFrame, lang: str, audit: dict | None = None) -> bytes:
+    return csv_bytes(robust_view(pairs, lang), audit, lang)
 
 
-def runs_export(runs: pd.DataFrame, lang: str) -> bytes:
+def runs_export(runs: pd.DataFrame, lang: str, audit: dict | None = None) -> bytes:
     df = runs.drop(columns=[x for x in ("has_solution",) if x in runs.columns]).copy()
     df["status"] = [t(f"sens.status.{s}", lang) for s in df["status"]]
     names = {"run": c("run", lang), "status": c("status", lang), "objective": c("objective", lang),
              "pairings": c("pairings", lang), **{col: t(key, lang) for col, key, _ in SWEEP_CHARTS}}
-    return csv_bytes(df.rename(columns=names))
+    return csv_bytes(df.rename(columns=names), audit, lang)
 
 
-def county_robust_export(counties: pd.DataFrame, lang: str) -> bytes:
-    return csv_bytes(county_robust_view(counties, lang))
+def county_robust_export(counties: pd.DataFrame, lang: str, audit: dict | None = None) -> bytes:
+    return csv_bytes(county_robust_view(counties, lang), audit, lang)
 
 
 def robust_summary(pairs: pd.DataFrame) -> dict:

@@ -9,6 +9,7 @@ import app_compare_views as cv
 import app_state as state
 import app_store
 import app_views as views
+from planner.audit import combined_record
 from planner.compare import compare
 from planner.i18n import t
 from planner.store import StoreError
@@ -140,7 +141,8 @@ def main() -> None:
     else:
         st.info(state.tr("cmp.summary", inputs=len(comp.inputs), pairings=len(comp.pairings),
                          kpis=len(changed_kpis)), icon=":material/compare_arrows:")
-    st.download_button(state.tr("cmp.download"), data=cv.comparison_csv(comp, scenarios, lang),
+    audit = combined_record(scenarios, state.solver_settings()[0])
+    st.download_button(state.tr("cmp.download"), data=cv.comparison_csv(comp, scenarios, lang, audit),
                        file_name="comparison.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
                        key="download_compare", help=state.tr("cmp.download_help"))
 

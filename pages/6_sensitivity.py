@@ -10,6 +10,7 @@ import streamlit as st
 
 import app_state as state
 import app_views_sensitivity as sv
+from planner.audit import audit_record
 from planner.i18n import choice_label, fmt_number
 from planner.sensitivity import (BUYER_COLUMNS, GLOBAL_PARAMS, PARAM_LABELS, SELLER_COLUMNS, SpecError,
                                  current_value, default_range, monte_carlo, param_label, sweep, sweep_values)
@@ -201,10 +202,10 @@ def show_sweep(scn, spec: str, entry: dict, lang: str) -> None:
         st.dataframe(table, hide_index=True, column_config=number_config(table, lang))
     stem = f"{state.folder_name() or 'scenario'}_sweep"
     cols = st.columns(2)
-    cols[0].download_button(state.tr("sens.download_kpis"), data=sv.sweep_kpis_export(kpis, label, lang),
+    cols[0].download_button(state.tr("sens.download_kpis"), data=sv.sweep_kpis_export(kpis, label, lang, sens_audit()),
                             file_name=f"{stem}_kpis.csv", mime="text/csv", icon=":material/download:",
                             on_click="ignore", key="sens_dl_kpis")
-    cols[1].download_button(state.tr("sens.download_sweep_pairs"), data=sv.sweep_pairs_export(pairs, label, lang),
+    cols[1].download_button(state.tr("sens.download_sweep_pairs"), data=sv.sweep_pairs_export(pairs, label, lang, sens_audit()),
                             file_name=f"{stem}_pairings.csv", mime="text/csv", icon=":material/download:",
                             on_click="ignore", key="sens_dl_sweep_pairs")
 
@@ -285,15 +286,21 @@ def show_robust(rob, runs: int, lang: str) -> None:
     st.dataframe(cview, hide_index=True, column_config=number_config(cview, lang))
     stem = f"{state.folder_name() or 'scenario'}_robustness"
     cols = st.columns(3)
-    cols[0].download_button(state.tr("sens.download_robust"), data=sv.robust_export(rob.pairs, lang),
+    cols[0].download_button(state.tr("sens.download_robust"), data=sv.robust_export(rob.pairs, lang, sens_audit()),
                             file_name=f"{stem}_pairs.csv", mime="text/csv", icon=":material/download:",
                             on_click="ignore", key="sens_dl_robust")
-    cols[1].download_button(state.tr("sens.download_runs"), data=sv.runs_export(rob.runs, lang),
+    cols[1].download_button(state.tr("sens.download_runs"), data=sv.runs_export(rob.runs, lang, sens_audit()),
                             file_name=f"{stem}_runs.csv", mime="text/csv", icon=":material/download:",
                             on_click="ignore", key="sens_dl_runs")
-    cols[2].download_button(state.tr("sens.download_counties"), data=sv.county_robust_export(rob.counties, lang),
+    cols[2].download_button(state.tr("sens.download_counties"), data=sv.county_robust_export(rob.counties, lang, sens_audit()),
                             file_name=f"{stem}_counties.csv", mime="text/csv", icon=":material/download:",
                             on_click="ignore", key="sens_dl_counties")
+
+
+def sens_audit() -> dict:
+    """What produced the downloaded analysis: the working scenario, the solver settings, the time."""
+    solver, limit = state.solver_settings()
+    return audit_record(state.working(), None, solver=solver, time_limit=limit)
 
 
 def main() -> None:

@@ -104,11 +104,14 @@ def cmd_compare(args) -> int:
     out = _make_out(args.out)
     if out is None:
         return EXIT_FAILED
-    write_csv(cmp.kpis, out / "kpis.csv")
-    write_csv(cmp.inputs, out / "inputs_diff.csv")
-    write_csv(cmp.pairings, out / "pairings_diff.csv")
-    write_csv(cmp.counties, out / "counties_diff.csv")
-    write_csv(cmp.benefit, out / "benefit_diff.csv")
+    from planner.audit import combined_record
+
+    audit = combined_record(scenarios, args.solver, time_limit=args.time_limit)
+    write_csv(cmp.kpis, out / "kpis.csv", audit)
+    write_csv(cmp.inputs, out / "inputs_diff.csv", audit)
+    write_csv(cmp.pairings, out / "pairings_diff.csv", audit)
+    write_csv(cmp.counties, out / "counties_diff.csv", audit)
+    write_csv(cmp.benefit, out / "benefit_diff.csv", audit)
     print(f"{len(cmp.inputs)} input differences, {len(cmp.pairings)} pairing differences -> {out}")
     return EXIT_OK
 
@@ -194,8 +197,11 @@ def cmd_sweep(args) -> int:
     out = _make_out(args.out)
     if out is None:
         return EXIT_FAILED
-    write_csv(kpis, out / "kpis.csv")
-    write_csv(pairs, out / "pairings.csv")
+    from planner.audit import audit_record
+
+    audit = audit_record(scn, None, solver=args.solver, time_limit=args.time_limit, parameter=args.param)
+    write_csv(kpis, out / "kpis.csv", audit)
+    write_csv(pairs, out / "pairings.csv", audit)
     invalid = kpis[kpis["status"] == "invalid"]
     for _, row in invalid.iterrows():
         print(f"[警告 WARNING] {args.param} = {row['value']:g}: {row['problem_zh']}", file=sys.stderr)
@@ -226,9 +232,12 @@ def cmd_robust(args) -> int:
     out = _make_out(args.out)
     if out is None:
         return EXIT_FAILED
-    write_csv(rob.runs, out / "runs.csv")
-    write_csv(rob.pairs, out / "pairs.csv")
-    write_csv(rob.counties, out / "counties.csv")
+    from planner.audit import audit_record
+
+    audit = audit_record(scn, None, solver=args.solver, time_limit=args.time_limit, seed=args.seed)
+    write_csv(rob.runs, out / "runs.csv", audit)
+    write_csv(rob.pairs, out / "pairs.csv", audit)
+    write_csv(rob.counties, out / "counties.csv", audit)
     if rob.note:
         print(f"并行计算不可用，已在单个进程中计算 Process pool not used: {rob.note}", file=sys.stderr)
     base = rob.pairs[rob.pairs["in_base"]]

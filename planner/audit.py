@@ -39,6 +39,13 @@ def audit_record(scn, result=None, **settings) -> dict:
     return record
 
 
+def combined_record(scenarios, solver: str = "", **settings) -> dict:
+    """One record for a table built from several scenarios (a comparison): names and hashes joined by ' | '."""
+    return {"scenario_name": " | ".join(s.name for s in scenarios),
+            "scenario_hash": " | ".join(s.content_hash() for s in scenarios), "planner_version": __version__,
+            "created_at": now_iso(), "solver": solver, **settings}
+
+
 def log_event(kind: str, **fields) -> None:
     """Append one JSON line; silently skipped when the log folder is not writable."""
     entry = {"time": now_iso(), "event": kind, "pid": os.getpid(), **fields}

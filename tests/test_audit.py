@@ -85,3 +85,18 @@ def test_app_downloads_carry_the_audit_columns():
                  views.county_export(county_report(scn, result), "zh", audit=audit)):
         df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
         assert set(df["审计_情景指纹"]) == {scn.content_hash()}
+
+
+def test_analysis_csvs_carry_the_audit_columns(tmp_path):
+    env = {"PLANNER_LOG_DIR": str(tmp_path / "log"), "PATH": "/usr/bin:/bin"}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "planner", *a], cwd=ROOT, check=True,  # noqa: E731
+                                    capture_output=True, env=env)
+    run("compare", str(BASELINE), str(BASELINE), "--out", str(tmp_path / "cmp"))
+    run("sweep", str(BASELINE), "--param", "pricing.bargaining_weight", "--values", "0.4,0.6",
+        "--out", str(tmp_path / "sw"))
+    run("robust", str(BASELINE), "--runs", "4", "--workers", "1", "--out", str(tmp_path / "rb"))
+    digest = load_checked(BASELINE)[0].content_hash()
+    for path in [*(tmp_path / "cmp").glob("*.csv"), *(tmp_path / "sw").glob("*.csv"), *(tmp_path / "rb").glob("*.csv")]:
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
+        assert "audit_scenario_hash" in df.columns, path.name
+        assert digest in "".join(df["audit_scenario_hash"].dropna().unique()) or df.empty, path.name

@@ -255,7 +255,8 @@ def test_cli_compare_writes_its_files(base, tmp_path):
     assert inputs[0]["scenario"].endswith("(variant)")
     kpis = read_bom_csv(out / "kpis.csv")
     assert [r["kpi"] for r in kpis] == list(KPI_LABELS)
-    assert len(kpis[0]) == 5  # kpi, two labels, two scenarios
+    assert len(kpis[0]) == 5 + 5  # kpi, two labels, two scenarios, then the five audit columns
+    assert kpis[0]["audit_scenario_hash"].count("|") == 1
     assert read_bom_csv(out / "pairings_diff.csv")
     assert read_bom_csv(out / "counties_diff.csv")
     assert "1 input differences" in proc.stdout
