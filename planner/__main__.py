@@ -35,13 +35,10 @@ def cmd_solve(args) -> int:
     from planner.explain import county_report
     from planner.export import write_csv, write_json
     from planner.model import solve
-    from planner.validate import errors, load_checked
 
-    scn, problems = load_checked(args.scenario)
-    if errors(problems) or scn is None:
-        _print_problems(problems, args.lang, sys.stderr)
-        print(f"无效：{len(errors(problems))} 个错误，未求解。 INVALID: not solved.", file=sys.stderr)
-        return EXIT_INVALID
+    scn, code = _checked_scenario(args.scenario)
+    if scn is None:
+        return code
     result = solve(scn, solver=args.solver, time_limit=args.time_limit)
     out = _make_out(args.out)
     if out is None:
@@ -88,15 +85,12 @@ def cmd_compare(args) -> int:
     from planner.compare import compare
     from planner.export import write_csv
     from planner.model import solve
-    from planner.validate import errors, load_checked
 
     scenarios, results = [], []
     for folder in args.scenarios:
-        scn, problems = load_checked(folder)
-        if scn is None or errors(problems):
-            _print_problems(problems, args.lang, sys.stderr)
-            print(f"无效 INVALID: {folder}", file=sys.stderr)
-            return EXIT_INVALID
+        scn, code = _checked_scenario(folder)
+        if scn is None:
+            return code
         scenarios.append(scn)
         results.append(solve(scn, solver=args.solver, time_limit=args.time_limit))
     names = [f"{s.name} ({Path(f).name})" for s, f in zip(scenarios, args.scenarios)]
@@ -144,7 +138,8 @@ def _checked_scenario(folder):
     scn, problems = load_checked(folder)
     if scn is None or errors(problems):
         _print_problems(problems, "zh", sys.stderr)
-        print(f"无效：{len(errors(problems))} 个错误，未计算。 INVALID: not computed.", file=sys.stderr)
+        print(f"无效：{folder}，{len(errors(problems))} 个错误，未计算。 INVALID: {folder}, not computed.",
+              file=sys.stderr)
         return None, EXIT_INVALID
     return scn, None
 
