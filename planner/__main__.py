@@ -43,6 +43,11 @@ def cmd_solve(args) -> int:
     out = _make_out(args.out)
     if out is None:
         return EXIT_FAILED
+    if args.write_lp:
+        # The PuLP formulation of record, readable by any LP solver, names carrying the county codes.
+        from planner.model import market, write_lp
+
+        write_lp(market(scn), args.write_lp)
     from planner.audit import audit_record, log_solve
 
     audit = audit_record(scn, result, time_limit=args.time_limit)  # also carried by every CSV written below
@@ -242,6 +247,15 @@ def cmd_robust(args) -> int:
     return EXIT_OK if rob.n_solved == args.runs else EXIT_FAILED
 
 
+def _solver_name(text: str) -> str:
+    from planner.model import SOLVERS, known_solver
+
+    if not known_solver(text):
+        raise argparse.ArgumentTypeError(f"unknown solver {text!r}: use {' or '.join(SOLVERS)}, or a solver PuLP finds "
+                                         "installed")
+    return text
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planner", description="节余指标流转规划 Quota transfer planner")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh")
@@ -252,8 +266,11 @@ def main(argv=None) -> int:
     p = sub.add_parser("solve", help="solve a scenario folder and write result tables")
     p.add_argument("scenario")
     p.add_argument("--out", required=True)
-    p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
+    p.add_argument("--solver", type=_solver_name, default="highs",
+                   help="highs (default) | cbc | any solver PuLP finds installed (e.g. GUROBI_CMD, CPLEX_CMD)")
     p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    p.add_argument("--write-lp", default=None, dest="write_lp", metavar="FILE",
+                   help="also write the PuLP model as an LP file")
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("compare", help="compare 2-4 scenario folders (the first is the base)")
     p.add_argument("scenarios", nargs="+")

@@ -10,7 +10,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.generate import make  # noqa: E402
 from planner import load_checked, solve  # noqa: E402
-from planner.model import _solve_highs, _solve_highs_colgen, build  # noqa: E402
+from planner.model import build, market  # noqa: E402
+from planner.model.solvers import _solve_highs, _solve_highs_colgen  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,7 @@ def province_model(tmp_path_factory):
     folder = make("province", tmp_path_factory.mktemp("bench") / "province", seed=3)
     scn, problems = load_checked(folder)
     assert scn is not None, problems
-    return scn, build(scn)
+    return scn, build(market(scn))
 
 
 @pytest.mark.parametrize("per_county,batch,purge", [(1, 20, 1), (2, 50, 2), (3, 200, 0), (5, 10_000, 2)])

@@ -1,0 +1,363 @@
+"""Solvers: the PuLP formulation through PuLP (HiGHS in process, CBC, or any solver PuLP knows), and the fast paths
+for very large LPs (the matrix passed to HiGHS whole, or column generation). All return a `RawSolution` in the
+matrix model's column and row order, so the results stage does not care which path ran. No solver object leaves
+this module.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.model.formulation import Formulation
+from planner.model.market import INF
+from planner.model.matrix import LinearModel, col_names, row_names
+
+@dataclass
+class RawSolution:
+    status: str  # optimal | time_limit | failed
+    message: str
+    has_solution: bool
+    x: np.ndarray
+    row_dual: np.ndarray | None  # d(objective)/d(row upper bound), objective maximised
+    objective: float
+    seconds: float
+    best_bound: float | None = None  # integer model: the proven bound on the objective
+    mip_gap: float | None = None  # integer model: proven relative gap (0 when optimal)
+
+
+_HIGHS_GREETED = False
+
+
+def _new_highs():
+    """A silent Highs instance; its once-per-process banner is kept off stdout (it would corrupt CLI output)."""
+    import os
+    import sys
+
+    import highspy
+
+    global _HIGHS_GREETED
+    if _HIGHS_GREETED:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _HIGHS_GREETED = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str) -> RawSolution:
+    import highspy
+
+    t0 = time.perf_counter()
+    h = _new_highs()
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if m.is_mip:
+        # HiGHS stops at a 0.01 % gap by default and calls that optimal; with the min_sale penalty in the objective
+        # that gap hid ~10 % of the real objective. "optimal" must mean proven optimal (CBC's default does so).
+        h.setOptionValue("mip_rel_gap", 0.0)
+    if algorithm == "ipm" and not m.is_mip:
+        h.setOptionValue("solver", "ipm")
+    elif algorithm == "simplex":
+        h.setOptionValue("solver", "simplex")
+    lp = _highs_lp(m, np.arange(m.n_cols))
+    if m.is_mip:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in m.integer]
+    status = h.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        return RawSolution("failed", "HiGHS rejected the model", False, np.zeros(m.n_cols), None, 0.0,
+                           time.perf_counter() - t0)
+    h.run()
+    ms = h.getModelStatus()
+    if ms == highspy.HighsModelStatus.kNotset and not m.is_mip and algorithm != "ipm":
+        # The dual simplex gives up on very large costs (a min_sale penalty of 1e4 x a price near the 1e12 input
+        # limit: "excessive dual values"); interior point copes (found by fuzzing).
+        h.clearSolver()
+        h.setOptionValue("solver", "ipm")
+        h.run()
+        ms = h.getModelStatus()
+    return _read_highs(h, m, t0, np.arange(m.n_cols), "")
+
+
+def _read_highs(h, m: LinearModel, t0: float, order: np.ndarray, prefix: str, dual_sign: float = 1.0,
+                row_order: np.ndarray | None = None) -> RawSolution:
+    """The solution of a finished HiGHS run in the model's column order; ties broken for an optimal LP.
+
+    `order[j]` / `row_order[i]` are HiGHS's column of model column j and row of model row i; `dual_sign` turns
+    HiGHS's row duals into d(objective)/d(bound) of the maximised objective (-1 when PuLP handed HiGHS the
+    minimisation of -objective)."""
+    import highspy
+
+    MS = highspy.HighsModelStatus
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    sol = h.getSolution()
+    has = bool(info.primal_solution_status >= 2)
+    x = np.array(sol.col_value, dtype=float)[order] if has else np.zeros(m.n_cols)
+    duals = None
+    if not m.is_mip and sol.dual_valid and ms == MS.kOptimal:
+        duals = dual_sign * np.array(sol.row_dual, dtype=float)
+        duals = duals[row_order] if row_order is not None else duals
+    obj = float(m.c @ x) if has else 0.0
+    text = prefix + h.modelStatusToString(ms)
+    bound = gap = None
+    if m.is_mip and has:
+        bound, gap = float(info.mip_dual_bound), float(info.mip_gap)
+    if ms == MS.kOptimal and not m.is_mip and m.tie_cost is not None and np.any(m.tie_cost > 0):
+        x = _break_ties(h, m, x, obj, order)
+    seconds = time.perf_counter() - t0
+    if ms == MS.kOptimal:
+        return RawSolution("optimal", text, True, x, duals, obj, seconds, bound, 0.0 if m.is_mip else None)
+    if ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt):
+        return RawSolution("time_limit", text, has, x, None, obj, seconds, bound, gap)
+    if ms == MS.kModelEmpty:
+        return RawSolution("optimal", text, True, np.zeros(m.n_cols), None, 0.0, seconds)
+    return RawSolution("failed", f"HiGHS: {text}", False, np.zeros(m.n_cols), None, 0.0, seconds)
+
+
+def _break_ties(h, m: LinearModel, x: np.ndarray, objective: float, order: np.ndarray | None = None) -> np.ndarray:
+    """Among plans as good as the optimum, the one whose pairs are nearest (then fewest long hauls).
+
+    An LP often has many equally good plans: which buyer takes which seller's quota is then the solver's accident,
+    and staff could not defend it. A second pass keeps the objective at its optimum (within the solver tolerance) and
+    minimises Σ distance·亩, so ties go to nearer counties and the same inputs always give the same plan.
+    The shadow prices stay those of the first pass. `order[j]` is the solver's column of model column j (PuLP
+    sorts its variables by name); the identity when the model was passed as arrays."""
+    import highspy
+
+    order = np.arange(m.n_cols) if order is None else np.asarray(order, dtype=np.int64)
+
+    # The optimum is kept as two rows, not one: the section-4 objective no lower and the total min_sale shortfall no
+    # higher. A single row over m.c mixes prices with the shortfall penalty (1e4 x larger), and HiGHS's tolerance on
+    # it, after scaling, let the plan lose most of a small objective or overrun a demand (found by fuzzing).
+    short = m.col_kind == "short"
+    main = ~short
+    main_obj = float(m.c[main] @ x[main])
+    nz = np.nonzero((m.c != 0) & main)[0]
+    if len(nz):
+        h.addRow(main_obj - 1e-12 * max(1.0, abs(main_obj)), highspy.kHighsInf, len(nz),
+                 order[nz].astype(np.int32), m.c[nz].astype(float))
+    if short.any():
+        s_idx = np.nonzero(short)[0]
+        h.addRow(-highspy.kHighsInf, float(x[short].sum()), len(s_idx), order[s_idx].astype(np.int32),
+                 np.ones(len(s_idx)))
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    h.changeColsCost(m.n_cols, order.astype(np.int32), m.tie_cost.astype(float))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return x
+    x2 = np.array(h.getSolution().col_value, dtype=float)[order]
+    # Dust the objective row's tolerance lets in (1e-5 亩 on a pair the first pass did not use) is not a pairing.
+    x2[(x2 < 1e-5) & (np.abs(x) <= 1e-9)] = 0.0
+    # Never trade objective, shortfall or feasibility for distance: a second-pass plan that is worse on any of them
+    # than the first pass's (beyond rounding) is not taken. (With costs near 1e15 a row above can even be refused.)
+    if (float(m.c[main] @ x2[main]) < main_obj - 1e-9 * max(1.0, abs(main_obj))
+            or float(x2[short].sum()) > float(x[short].sum()) + 1e-9 * max(1.0, float(x[short].sum()))
+            or _worst_violation(m, x2) > max(_worst_violation(m, x), 1e-9)):
+        return x
+    return x2
+
+
+def _worst_violation(m: LinearModel, x: np.ndarray) -> float:
+    """The largest row violation of a plan, relative to the row's bound (0 when feasible)."""
+    if not m.n_rows:
+        return 0.0
+    act = m.A @ x
+    with np.errstate(invalid="ignore"):
+        over = np.maximum(np.where(np.isfinite(m.row_hi), act - m.row_hi, -INF),
+                          np.where(np.isfinite(m.row_lo), m.row_lo - act, -INF))
+    bound = np.where(np.isfinite(m.row_hi), np.abs(m.row_hi), np.abs(np.nan_to_num(m.row_lo, neginf=0.0)))
+    return float(max(0.0, np.max(over / np.maximum(1.0, bound))))
+
+
+def _highs_lp(m: LinearModel, cols: np.ndarray, A_csc=None):
+    """The model restricted to `cols` (all rows kept) as a HighsLp."""
+    import highspy
+
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(cols)
+    lp.num_row_ = m.n_rows
+    lp.col_cost_ = m.c[cols].astype(float)
+    lp.col_lower_ = m.col_lo[cols].astype(float)
+    lp.col_upper_ = np.where(np.isfinite(m.col_hi[cols]), m.col_hi[cols], inf).astype(float)
+    lp.row_lower_ = np.where(np.isfinite(m.row_lo), m.row_lo, -inf).astype(float)
+    lp.row_upper_ = np.where(np.isfinite(m.row_hi), m.row_hi, inf).astype(float)
+    A_csc = m.A.tocsc() if A_csc is None else A_csc
+    A = A_csc[:, cols] if len(cols) != m.n_cols else A_csc
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    return lp
+
+
+def _initial_columns(m: LinearModel, per_county: int) -> np.ndarray:
+    """Every non-pair column, plus each seller's and each buyer's best-paying pairs."""
+    x_cols = np.nonzero(m.col_kind == "x")[0]
+    keep = np.zeros(m.n_cols, dtype=bool)
+    keep[m.col_kind != "x"] = True
+    pairs = m.pairs
+    c = m.c[x_cols]
+    for owner in ("seller_idx", "buyer_idx"):
+        order = np.lexsort((-c, pairs[owner].to_numpy()))
+        owners = pairs[owner].to_numpy()[order]
+        first = np.searchsorted(owners, owners, side="left")
+        rank = np.arange(len(order)) - first
+        keep[x_cols[order[rank < per_county]]] = True
+    return np.nonzero(keep)[0]
+
+
+def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: int = 5,
+                        batch: int = 10_000, purge_after: int = 2) -> RawSolution:
+    """Column generation over pair columns: exact for the LP, and far faster at national size.
+
+    The restricted model starts with each county's best-paying pairs; every round prices all pair columns at once
+    with the duals (reduced cost c - A'y, one sparse product) and adds the most attractive ones; when no column
+    has a positive reduced cost the restricted optimum is optimal for the whole model, duals included.
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    MS = highspy.HighsModelStatus
+    cols = _initial_columns(m, per_county)
+    active = np.zeros(m.n_cols, dtype=bool)
+    active[cols] = True
+    A_csc = m.A.tocsc()
+    AT = A_csc.T  # CSR view: pricing is one product with it
+    h = _new_highs()
+    h.setOptionValue("solver", "simplex")
+    # Adding columns keeps the basis primal feasible, so primal simplex re-optimises from where it stopped
+    # (measured 2.5x faster than dual simplex here).
+    h.setOptionValue("simplex_strategy", 4)
+    if h.passModel(_highs_lp(m, cols, A_csc)) == highspy.HighsStatus.kError:
+        return RawSolution("failed", "HiGHS rejected the model", False, np.zeros(m.n_cols), None, 0.0, 0.0)
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(m.c))) if m.n_cols else 1.0)
+    rounds = 0
+    idle = np.zeros(len(cols), dtype=np.int32)  # rounds each master column has sat out of the basis
+    is_pair = m.col_kind == "x"
+    while True:
+        if time_limit is not None:
+            left = time_limit - (time.perf_counter() - t0)
+            if left <= 0:
+                ms = MS.kTimeLimit
+                break
+            h.setOptionValue("time_limit", float(left))
+        h.run()
+        rounds += 1
+        ms = h.getModelStatus()
+        if ms != MS.kOptimal:
+            break
+        sol = h.getSolution()
+        y = np.array(sol.row_dual, dtype=float)
+        rc = m.c - AT @ y
+        rc[active] = -np.inf
+        candidates = np.nonzero(rc > tol)[0]
+        if len(candidates) == 0:
+            break
+        if purge_after:
+            # Keep the master small: drop pair columns that stayed nonbasic at zero for `purge_after` rounds
+            # (pricing brings any of them back if it becomes attractive again). Simplex iterations cost grows
+            # with the master's width, so this keeps late rounds cheap.
+            basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in h.getBasis().col_status])
+            at_zero = np.abs(np.array(sol.col_value)) <= 1e-12
+            idle = np.where(basic | ~at_zero, 0, idle + 1)
+            drop = np.nonzero((idle >= purge_after) & is_pair[cols])[0]
+            if len(drop):
+                h.deleteCols(len(drop), drop.astype(np.int32))
+                keep = np.ones(len(cols), dtype=bool)
+                keep[drop] = False
+                active[cols[drop]] = False
+                cols, idle = cols[keep], idle[keep]
+        if len(candidates) > batch:
+            # The most attractive columns overall (spreading the batch over sellers and buyers was measured
+            # slower: more rounds for the same columns).
+            candidates = candidates[np.argpartition(-rc[candidates], batch)[:batch]]
+        candidates.sort()
+        sub = A_csc[:, candidates]
+        inf = highspy.kHighsInf
+        h.addCols(len(candidates), m.c[candidates].astype(float), m.col_lo[candidates].astype(float),
+                  np.where(np.isfinite(m.col_hi[candidates]), m.col_hi[candidates], inf).astype(float),
+                  sub.nnz, sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data.astype(float))
+        cols = np.concatenate([cols, candidates])
+        idle = np.concatenate([idle, np.zeros(len(candidates), dtype=np.int32)])
+        active[candidates] = True
+    sol = h.getSolution()
+    info = h.getInfo()
+    seconds = time.perf_counter() - t0
+    has = bool(info.primal_solution_status >= 2)
+    x = np.zeros(m.n_cols)
+    if has:
+        x[cols] = np.array(sol.col_value, dtype=float)
+    obj = float(m.c @ x) if has else 0.0
+    note = f" (column generation: {rounds} rounds, {len(cols)} of {m.n_cols} columns in the final master)"
+    if ms == MS.kOptimal:
+        return RawSolution("optimal", h.modelStatusToString(ms) + note, True, x,
+                           np.array(sol.row_dual, dtype=float), obj, seconds)
+    if ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt):
+        # Restricted columns are a subset: the best plan found is feasible for the whole model.
+        return RawSolution("time_limit", "Time limit reached" + note, has, x, None, obj, seconds)
+    return RawSolution("failed", f"HiGHS: {h.modelStatusToString(ms)}{note}", False, np.zeros(m.n_cols), None, 0.0,
+                       seconds)
+
+
+def solve_pulp(m: LinearModel, form: Formulation, solver: str = "highs",
+               time_limit: float | None = None) -> RawSolution:
+    """Solve the formulation of record through PuLP; read the answer back by name into the matrix order.
+
+    `solver`: "highs" (HiGHS in process), "cbc" (bundled with PuLP) or any solver name PuLP knows (e.g.
+    "GUROBI_CMD", "CPLEX_CMD"), so an office with a commercial solver can use it."""
+    import pulp
+
+    t0 = time.perf_counter()
+    prob = form.problem
+    names, rnames = col_names(m), row_names(m)
+    try:
+        if solver == "highs":
+            _new_highs()  # HiGHS greets once per process on stdout; take that greeting off the CLI's output
+            engine = pulp.HiGHS(msg=False, timeLimit=time_limit, **({"gapRel": 0.0} if m.is_mip else {}))
+        elif solver == "cbc":
+            engine = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+        else:
+            engine = pulp.getSolver(solver, msg=False, timeLimit=time_limit)
+        prob.solve(engine)
+    except Exception as exc:  # noqa: BLE001 - solver missing or crashed: reported, not raised
+        return RawSolution("failed", f"{solver}: {exc}", False, np.zeros(m.n_cols), None, 0.0,
+                           time.perf_counter() - t0)
+    variables = prob.variablesDict()
+    if solver == "highs":
+        order = np.array([variables[n].index for n in names], dtype=np.int64)
+        row_order = np.array([prob.constraints[r].index for r in rnames], dtype=np.int64)
+        return _read_highs(prob.solverModel, m, t0, order, "", dual_sign=-1.0, row_order=row_order)
+    seconds = time.perf_counter() - t0
+    x = np.array([variables[n].varValue or 0.0 for n in names], dtype=float)
+    status, sol_status = pulp.LpStatus[prob.status], prob.sol_status
+    has = sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    label = solver.upper() if solver != "cbc" else "CBC"
+    if prob.status == pulp.LpStatusOptimal and sol_status == pulp.LpSolutionOptimal:
+        duals = None
+        if not m.is_mip:
+            duals = np.array([prob.constraints[r].pi or 0.0 for r in rnames], dtype=float)
+        obj = float(m.c @ x)
+        return RawSolution("optimal", status, True, x, duals, obj, seconds,
+                           obj if m.is_mip else None, 0.0 if m.is_mip else None)
+    if has:
+        # PuLP says "Optimal" for a feasible integer solution found before the time limit: do not repeat that.
+        return RawSolution("time_limit", f"{label}: time limit reached, best solution found (not proven optimal; "
+                                         f"PuLP status {status})", True, x, None, float(m.c @ x), seconds)
+    if time_limit is not None and seconds >= 0.9 * time_limit:
+        return RawSolution("time_limit", f"{label}: {status}, no solution within the time limit", False,
+                           np.zeros(m.n_cols), None, 0.0, seconds)
+    return RawSolution("failed", f"{label}: {status}", False, np.zeros(m.n_cols), None, 0.0, seconds)
