@@ -288,6 +288,18 @@ def shortfall_of(scn, x: dict) -> float:
     return float(sum(max(0.0, share * sv["surplus"] - sold.get(s, 0.0)) for s, sv in mk.sellers.items()))
 
 
+def printed_slack(scn, pairings) -> float:
+    """How far an objective recomputed from the printed plan (quota to 0.01 亩) may sit from the optimum."""
+    if not len(pairings):
+        return 1e-6
+    w = max(float(rule(scn, "rules", "priority_weight_national_key", 1.0)),
+            float(rule(scn, "rules", "priority_weight_provincial", 1.0)), 1.0)
+    hi = pairings["hi_price"].replace(math.inf, 0).astype(float) - pairings["lo_price"].astype(float)
+    coef = max(1.0, float(pairings["price_wan_per_mu"].max()), float(hi.max()))
+    penalty = float(rule(scn, "rules", "plan_adjustment_penalty", 0.0))
+    return 0.01 * len(pairings) * w * (coef + penalty) + 1e-6
+
+
 def violations(scn, pairings, tol: float = 1e-6) -> list[str]:
     """Every section-4 constraint the plan breaks (empty list = feasible).
 
@@ -313,7 +325,7 @@ def violations(scn, pairings, tol: float = 1e-6) -> list[str]:
         p = adm[k]
         if abs(price[k] - p.price) > 1e-6 * max(1.0, p.price):
             out.append(f"price {k}: {price[k]} != {p.price}")
-        if abs(amount[k] - v * p.price) > 1e-5 * max(1.0, v * p.price):
+        if abs(amount[k] - v * p.price) > 0.005 + 1e-9 * max(1.0, v * p.price):  # amount to 0.01 万元
             out.append(f"amount {k}: {amount[k]} != {v * p.price}")
         if R["min_lot"] > 0 and v > tol:
             if v < R["min_lot"] - tol * max(1.0, R["min_lot"]):

@@ -15,7 +15,8 @@ import pytest
 
 from planner.model import solve
 from planner.validate import errors, load_checked, validate_scenario
-from tests.independent import (buyer, make_scenario, objective_of, plan_from_pairings, seller, shortfall_of,
+from tests.independent import (buyer, make_scenario, objective_of, plan_from_pairings, printed_slack, seller,
+                               shortfall_of,
                                solve_independent, violations)
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "jilin-baseline"
@@ -222,7 +223,9 @@ def test_hand_case(solved_cases, cid, factory, optimum, pairings, adjust):
         assert r.status == "optimal", (sv, r.message)
         assert violations(scn, r.pairings) == [], sv
         x, a, _ = plan_from_pairings(r.pairings)
-        assert close(objective_of(scn, x, a), optimum), (sv, objective_of(scn, x, a), optimum)
+        # The printed plan states quota to 0.01 亩 (DESIGN 4): its objective is the optimum within that precision.
+        assert close(objective_of(scn, x, a), optimum, abs_=printed_slack(scn, r.pairings)), \
+            (sv, objective_of(scn, x, a), optimum)
         assert close(shortfall_of(scn, x), indep.shortfall, abs_=1e-6), sv
         assert close(r.totals["min_sale_shortfall_mu"], indep.shortfall, abs_=1e-6), sv
         # the reported objective is section 4's, not dominated by the shortfall penalty
@@ -231,7 +234,7 @@ def test_hand_case(solved_cases, cid, factory, optimum, pairings, adjust):
             got = {k: v for k, v in x.items() if v > 1e-7}
             assert got.keys() == pairings.keys(), (sv, got)
             for k, v in pairings.items():
-                assert close(got[k], v), (sv, k, got[k], v)
+                assert close(got[k], v, abs_=0.01), (sv, k, got[k], v)
         if adjust is not None:
             got_a = {k: v for k, v in a.items() if v > 1e-7}
             assert got_a.keys() == adjust.keys(), (sv, got_a)
@@ -356,12 +359,12 @@ def test_random_instance_matches_independent(seed):
         assert r.status == "optimal", (sv, r.message)
         assert violations(scn, r.pairings) == [], sv
         x, a, _ = plan_from_pairings(r.pairings)
-        # pairings are rounded to 1e-6 亩, hence the small absolute slack on recomputed values
-        assert close(shortfall_of(scn, x), indep.shortfall, rel=1e-6, abs_=1e-4), (sv, shortfall_of(scn, x),
-                                                                                    indep.shortfall)
-        assert close(objective_of(scn, x, a), indep.objective, rel=1e-6, abs_=1e-4 * scale / 1e2), \
+        # pairings state quota to 0.01 亩 (DESIGN 4), hence the slack on values recomputed from them
+        assert close(shortfall_of(scn, x), indep.shortfall, rel=1e-6, abs_=0.01 * max(1, len(r.pairings))), \
+            (sv, shortfall_of(scn, x), indep.shortfall)
+        assert close(objective_of(scn, x, a), indep.objective, rel=1e-6, abs_=printed_slack(scn, r.pairings)), \
             (sv, objective_of(scn, x, a), indep.objective)
-        assert close(r.totals["min_sale_shortfall_mu"], indep.shortfall, rel=1e-6, abs_=1e-6), sv
+        assert close(r.totals["min_sale_shortfall_mu"], indep.shortfall, rel=1e-6, abs_=0.005), sv
         assert close(r.objective, indep.objective, rel=1e-6), (sv, r.objective, indep.objective)
 
 
@@ -516,7 +519,7 @@ def test_time_limit_is_reported_honestly(solver, limit):
     if r.has_solution:
         assert violations(scn, r.pairings) == []
         x, a, _ = plan_from_pairings(r.pairings)
-        assert r.objective == pytest.approx(objective_of(scn, x, a), rel=1e-6)
+        assert r.objective == pytest.approx(objective_of(scn, x, a), rel=1e-6, abs=printed_slack(scn, r.pairings))
     if r.status == "optimal":
         assert r.objective == pytest.approx(HARD_MIP_OPTIMUM, rel=1e-6)
     else:

@@ -40,11 +40,14 @@ def formulate(mk: Market) -> Formulation:
     n = len(pairs)
     prob = pulp.LpProblem("quota_transfer", pulp.LpMaximize)
 
-    # Variables: quota moved per admissible pair (亩), nothing else unless a rule asks for it.
-    x = {p: pulp.LpVariable(f"x_{s_tok[si[p]]}_{b_tok[bi[p]]}", lowBound=0) for p in range(n)}
+    # Variables: quota moved per admissible pair (亩), nothing else unless a rule asks for it. A signed or filed
+    # agreement (article 16) fixes its pair's quota.
+    deal = mk.deal_mu()
+    x = {p: pulp.LpVariable(f"x_{s_tok[si[p]]}_{b_tok[bi[p]]}", lowBound=0 if np.isnan(deal[p]) else float(deal[p]),
+                            upBound=None if np.isnan(deal[p]) else float(deal[p])) for p in range(n)}
     a = {p: pulp.LpVariable(f"a_{s_tok[si[p]]}_{b_tok[bi[p]]}", lowBound=0) for p in mk.adjustable_pairs()}
-    z = {p: pulp.LpVariable(f"z_{s_tok[si[p]]}_{b_tok[bi[p]]}", cat=pulp.LpBinary) for p in range(n)} \
-        if mk.is_mip else {}
+    z = {p: pulp.LpVariable(f"z_{s_tok[si[p]]}_{b_tok[bi[p]]}", lowBound=0 if np.isnan(deal[p]) else 1, upBound=1,
+                            cat=pulp.LpInteger) for p in range(n)} if mk.is_mip else {}
     share = float(rules["min_sale_share"])
     short = {s: pulp.LpVariable(f"short_{s_tok[s]}", lowBound=0) for s in range(len(sellers))} \
         if share > 0 and n else {}
@@ -110,9 +113,9 @@ def formulate(mk: Market) -> Formulation:
         min_lot = float(rules["min_lot_mu"])
         for p in range(n):
             name = f"{s_tok[si[p]]}_{b_tok[bi[p]]}"
-            upper = float(min(surplus[si[p]], demand[bi[p]]))
+            upper = float(max(min(surplus[si[p]], demand[bi[p]]), 0.0 if np.isnan(deal[p]) else deal[p]))
             prob += x[p] - upper * z[p] <= 0.0, f"lot_upper_{name}"
-            if min_lot > 0:
+            if min_lot > 0 and np.isnan(deal[p]):  # an agreement below the minimum lot stands as signed
                 prob += x[p] - min_lot * z[p] >= 0.0, f"lot_lower_{name}"
         k_seller = int(rules["max_partners_per_seller"])
         k_buyer = int(rules["max_partners_per_buyer"])

@@ -65,6 +65,7 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
     over = scn.pairs
     pf = pc = pa = None
     excluded = np.zeros(len(df), dtype=bool)
+    deal_mu = np.full(len(df), np.nan)
     if len(over) and len(df):
         o = over.drop_duplicates(["seller_code", "buyer_code"]).set_index(["seller_code", "buyer_code"])
         key = pd.MultiIndex.from_arrays([df["seller_code"], df["buyer_code"]])
@@ -73,6 +74,7 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
         pc = o["ceiling_price"].to_numpy(dtype=float)
         pa = o["agreed_price"].to_numpy(dtype=float)
         excluded = o["excluded"].fillna(False).to_numpy(dtype=bool)
+        deal_mu = deal_quantity(o)
     n = len(df)
     lo = sellers["floor"].to_numpy(dtype=float)[si] if n else np.zeros(0)
     hi = buyers["ceiling_price"].to_numpy(dtype=float)[bi] if n else np.zeros(0)
@@ -103,10 +105,28 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
     reason[~quality_ok] = "quality"
     reason[~band_ok] = "band"
     reason[excluded] = "excluded"
+    # A signed or filed agreement is part of the plan whatever the band or rule says (article 16): the two
+    # governments have set price and quantity; validation reports what it contradicts.
+    is_deal = ~np.isnan(deal_mu)
+    reason[is_deal] = ""
+    df["deal_mu"] = deal_mu
     df["excluded"] = excluded
     df["admissible"] = reason == ""
     df["reason"] = reason
     return df
+
+
+DEAL_STATUSES = ("signed", "filed")
+
+
+def deal_quantity(pairs: pd.DataFrame) -> np.ndarray:
+    """Per pairs.csv row: the quota of a signed or filed agreement (a deal, fixed in the plan), else NaN."""
+    n = len(pairs)
+    if "agreed_mu" not in pairs.columns or "status" not in pairs.columns:
+        return np.full(n, np.nan)
+    mu = pd.to_numeric(pairs["agreed_mu"], errors="coerce").to_numpy(dtype=float)
+    signed = pairs["status"].isin(DEAL_STATUSES).to_numpy(dtype=bool)
+    return np.where(signed & (mu > 0), mu, np.nan)
 
 
 def pair_distance_km(pairs: pd.DataFrame, sellers: pd.DataFrame, buyers: pd.DataFrame) -> np.ndarray:
@@ -171,6 +191,10 @@ class Market:
         r = self.rules
         return bool(float(r["min_lot_mu"]) > 0 or int(r["max_partners_per_seller"]) > 0
                     or int(r["max_partners_per_buyer"]) > 0) and len(self.pairs) > 0
+
+    def deal_mu(self) -> np.ndarray:
+        """Per admissible pair: the quota fixed by a signed/filed agreement, NaN where the model decides."""
+        return self.pairs["deal_mu"].to_numpy(dtype=float)
 
     def adjustable_pairs(self) -> np.ndarray:
         """Pairs that get a plan-adjustment variable (article 6 ¶2): allowed, seller can cede space, buyer capped."""

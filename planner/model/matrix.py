@@ -100,10 +100,15 @@ def build(mk: Market) -> LinearModel:
     # Columns: x (one per pair), then a, z, short.
     kinds = [np.full(n, "x", dtype=object)]
     refs = [np.arange(n)]
+    deal = mk.deal_mu()
+    is_deal = ~np.isnan(deal)
     upper_x = np.minimum(surplus[si], demand[bi]) if n else np.zeros(0)
+    upper_x = np.where(is_deal, np.maximum(upper_x, np.nan_to_num(deal)), upper_x)
     # No column upper bounds on x, a or short: they would only repeat rows (supply, demand, a <= x, plan space) and
     # a binding duplicate bound takes the dual away from its row, so shadow prices would read 0.
-    col_hi = [np.full(n, INF)]
+    # A signed or filed agreement (article 16) fixes its pair's quota: lower bound = upper bound.
+    col_hi = [np.where(is_deal, deal, INF)]
+    col_lo = [np.where(is_deal, deal, 0.0)]
     costs = [mk.pair_objective()]
 
     penalty = float(rules["plan_adjustment_penalty"])
@@ -114,6 +119,7 @@ def build(mk: Market) -> LinearModel:
     kinds.append(np.full(len(a_pairs), "a", dtype=object))
     refs.append(a_pairs)
     col_hi.append(np.full(len(a_pairs), INF))
+    col_lo.append(np.zeros(len(a_pairs)))
     costs.append(np.full(len(a_pairs), -penalty))
 
     min_lot = float(rules["min_lot_mu"])
@@ -125,6 +131,7 @@ def build(mk: Market) -> LinearModel:
     kinds.append(np.full(nz, "z", dtype=object))
     refs.append(np.arange(nz))
     col_hi.append(np.ones(nz))
+    col_lo.append(is_deal.astype(float) if nz else np.zeros(0))
     costs.append(np.zeros(nz))
 
     share = float(rules["min_sale_share"])
@@ -133,6 +140,7 @@ def build(mk: Market) -> LinearModel:
     kinds.append(np.full(n_short, "short", dtype=object))
     refs.append(np.arange(n_short))
     col_hi.append(np.full(n_short, INF))
+    col_lo.append(np.zeros(n_short))
     costs.append(np.full(n_short, -mk.shortfall_penalty() if n_short else 0.0))
 
     c = np.concatenate(costs)
@@ -205,10 +213,13 @@ def build(mk: Market) -> LinearModel:
             rows.add_block(np.concatenate([ar, ar]), np.concatenate([x_cols, z_cols]),
                            np.concatenate([ones, -upper_x]), np.full(n, -INF), np.zeros(n), "lot_upper",
                            np.full(n, "", dtype=object), ar)
-            if min_lot > 0:
-                rows.add_block(np.concatenate([ar, ar]), np.concatenate([x_cols, z_cols]),
-                               np.concatenate([ones, -np.full(n, min_lot)]), np.zeros(n), np.full(n, INF),
-                               "lot_lower", np.full(n, "", dtype=object), ar)
+            free = np.nonzero(~is_deal)[0]  # an agreement below the minimum lot stands as signed
+            k = len(free)
+            if min_lot > 0 and k:
+                rows.add_block(np.concatenate([np.arange(k), np.arange(k)]),
+                               np.concatenate([x_cols[free], z_cols[free]]),
+                               np.concatenate([np.ones(k), -np.full(k, min_lot)]), np.zeros(k), np.full(k, INF),
+                               "lot_lower", np.full(k, "", dtype=object), free)
             if k_seller > 0:
                 per_seller("partners_seller", ones, np.full(len(sellers), float(k_seller)), cols=z_cols)
             if k_buyer > 0:
@@ -224,7 +235,7 @@ def build(mk: Market) -> LinearModel:
     tie_cost = np.zeros(n_cols)
     tie_cost[:n] = mk.distance_km
     return LinearModel(
-        c=c, A=A, row_lo=row_lo, row_hi=row_hi, col_lo=np.zeros(n_cols), col_hi=col_hi_arr, integer=integer,
+        c=c, A=A, row_lo=row_lo, row_hi=row_hi, col_lo=np.concatenate(col_lo), col_hi=col_hi_arr, integer=integer,
         col_kind=np.concatenate(kinds), col_ref=np.concatenate(refs).astype(np.int64), row_kind=row_kind,
         row_code=row_code, row_ref=row_ref, sellers=sellers, buyers=buyers, pairs=pairs, candidates=mk.candidates,
         is_mip=is_mip, tie_cost=tie_cost)

@@ -205,10 +205,11 @@ def _highs_lp(m: LinearModel, cols: np.ndarray, A_csc=None):
 
 
 def _initial_columns(m: LinearModel, per_county: int) -> np.ndarray:
-    """Every non-pair column, plus each seller's and each buyer's best-paying pairs."""
+    """Every non-pair column and every agreed deal, plus each seller's and each buyer's best-paying pairs."""
     x_cols = np.nonzero(m.col_kind == "x")[0]
     keep = np.zeros(m.n_cols, dtype=bool)
     keep[m.col_kind != "x"] = True
+    keep[m.col_lo > 0] = True  # fixed agreements must be in the master from the start
     pairs = m.pairs
     c = m.c[x_cols]
     for owner in ("seller_idx", "buyer_idx"):
