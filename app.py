@@ -2,7 +2,7 @@
 
 Run with `./run_app.sh` (or `.venv/bin/python -m streamlit run app.py`). This file only sets up the page, the
 language switch and the shared sidebar, and hands over to the page the user picked. Each page lives in `pages/`
-and stays thin: it reads the session state (`app_state`), calls the planner core (`planner/`) and draws.
+and stays thin: it reads the session state (`ui.state`), calls the planner core (`planner/`) and draws with `ui/`.
 """
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-import app_state as state
 from planner.i18n import LANGS, t
+from ui import sidebar, state
+from ui.i18n import lang
 
 ROOT = Path(__file__).resolve().parent
 
@@ -29,14 +30,13 @@ PAGES = [
     ("pages/6_sensitivity.py", "page.sensitivity", "sensitivity"),
     ("pages/9_export.py", "page.export", "export"),
 ]
-LANG_NAMES = {"zh": "中文", "en": "English"}
 
 
-def build_pages(lang: str) -> list:
+def build_pages(lang_code: str) -> list:
     pages = []
     for path, title_key, url in PAGES:
         if (ROOT / path).is_file():
-            pages.append(st.Page(path, title=t(title_key, lang), url_path=url, default=not pages))
+            pages.append(st.Page(path, title=t(title_key, lang_code), url_path=url, default=not pages))
     return pages
 
 
@@ -50,13 +50,15 @@ def main() -> None:
 
 def run() -> None:
     state.leave_legacy_pages_mode()
-    lang_now = state.lang()
+    lang_now = lang()
     # No page_icon, for the same reason as the page list (Streamlit's own favicon is served locally).
     st.set_page_config(page_title=t("app.title", lang_now), layout="wide")
     state.init()
     with st.sidebar:
-        st.radio("语言 · Language", LANGS, key="lang", format_func=LANG_NAMES.get, horizontal=True)
-    lang_now = state.lang()
+        # Both languages in the label, each language's name in itself: findable whichever is shown.
+        st.radio(t("ui.language"), LANGS, key="lang", format_func=lambda code: t("ui.language_name", code),
+                 horizontal=True)
+    lang_now = lang()
     page = st.navigation(build_pages(lang_now), position="sidebar")
     with st.sidebar:
         st.divider()
@@ -64,7 +66,7 @@ def run() -> None:
     page.run()
     # Filled after the page ran, so it shows the outcome of this run's edits.
     with slot:
-        state.sidebar_status()
+        sidebar.working_status()
 
 
 main()

@@ -33,7 +33,7 @@ def cmd_validate(args) -> int:
 def cmd_solve(args) -> int:
     from planner import __version__
     from planner.explain import county_report
-    from planner.export import write_csv, write_json
+    from planner.csvio import write_csv, write_json
     from planner.model import solve
 
     scn, code = _checked_scenario(args.scenario)
@@ -69,9 +69,12 @@ def cmd_solve(args) -> int:
         if allocate is not None:
             alloc = allocate(scn, result.pairings)
             write_csv(alloc.groups, out / "proceeds.csv", audit)
-    # Documents to hand on (articles 10, 14, 16): the Excel workbook, the ledger and one agreement sheet per pairing.
-    from planner.export import ledger, write_agreements, write_workbook
+    # Documents to hand on (articles 10, 14, 16): the plan report (Word), the Excel workbook, the ledger and one
+    # agreement sheet per pairing (Word, with Markdown copies and an index).
+    from planner.export import write_agreements, write_report, write_workbook
+    from planner.ledger import ledger
 
+    write_report(scn, result, out / "report.docx", allocation=alloc, lang=args.lang, report=report)
     write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc, report=report)
     write_csv(ledger(scn, result, args.lang), out / "ledger.csv", audit)
     write_agreements(scn, result, out / "agreements", args.lang)

@@ -9,23 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner import schema
+from planner import i18n, schema
 from planner.model import SolveResult
 from planner.proceeds import allocate
 from planner.scenario import Scenario, cell_text, text_table
 
 TABLE_KEYS = {"counties": ["code"], "pairs": ["seller_code", "buyer_code"], "relocation": ["county_code", "group_id"]}
-KPI_LABELS = {
-    "surplus_offered_mu": ("可流转节余指标（亩）", "Surplus on offer (亩)"),
-    "demand_mu": ("指标需求（亩）", "Demand (亩)"),
-    "quota_matched_mu": ("配对流转量（亩）", "Quota matched (亩)"),
-    "proceeds_wan": ("贫困县流转收益（万元）", "Proceeds to poverty counties (万元)"),
-    "unmet_demand_mu": ("未满足需求（亩）", "Unmet demand (亩)"),
-    "plan_adjustment_mu": ("规划指标调整（亩）", "Plan adjustment (亩)"),
-    "pairings": ("配对数", "Pairings"),
-    "mean_price_wan_per_mu": ("平均价格（万元/亩）", "Mean price (万元/亩)"),
-    "mean_per_person_wan": ("搬迁人口人均收益（万元）", "Per-person benefit (万元)"),
-}
+# Result figures compared across scenarios, in table order; their labels are kpi.<name> in the locale files.
+KPI_NAMES = ("surplus_offered_mu", "demand_mu", "quota_matched_mu", "proceeds_wan", "unmet_demand_mu",
+             "plan_adjustment_mu", "pairings", "mean_price_wan_per_mu", "mean_per_person_wan")
 
 
 @dataclass
@@ -92,7 +84,7 @@ def kpis(scn: Scenario, result: SolveResult) -> dict:
         t["mean_per_person_wan"] = float(g["household_wan"].sum() / persons) if persons else 0.0
     else:
         t["mean_per_person_wan"] = np.nan
-    return {k: t.get(k, np.nan) for k in KPI_LABELS}
+    return {k: t.get(k, np.nan) for k in KPI_NAMES}
 
 
 def compare(scenarios: list[Scenario], results: list[SolveResult], names: list[str] | None = None) -> Comparison:
@@ -101,10 +93,10 @@ def compare(scenarios: list[Scenario], results: list[SolveResult], names: list[s
     names = list(names or [s.name or f"#{i + 1}" for i, s in enumerate(scenarios)])
     names = [n if names.count(n) == 1 else f"{n} #{i + 1}" for i, n in enumerate(names)]
     kpi_rows = {name: kpis(s, r) for name, s, r in zip(names, scenarios, results)}
-    kpi_df = pd.DataFrame({"kpi": list(KPI_LABELS), "label_zh": [v[0] for v in KPI_LABELS.values()],
-                           "label_en": [v[1] for v in KPI_LABELS.values()]})
+    kpi_df = pd.DataFrame({"kpi": list(KPI_NAMES), "label_zh": [i18n.t(f"kpi.{k}", "zh") for k in KPI_NAMES],
+                           "label_en": [i18n.t(f"kpi.{k}", "en") for k in KPI_NAMES]})
     for name in names:
-        kpi_df[name] = [kpi_rows[name][k] for k in KPI_LABELS]
+        kpi_df[name] = [kpi_rows[name][k] for k in KPI_NAMES]
     base, base_result = scenarios[0], results[0]
     inputs = pd.concat([diff_inputs(base, s, n) for s, n in zip(scenarios[1:], names[1:])], ignore_index=True)
     pair_frames = [_diff_pairings(base_result.pairings, r.pairings, n) for r, n in zip(results[1:], names[1:])]

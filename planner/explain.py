@@ -1,218 +1,290 @@
 """Why each county sold or bought less than it could, and what relaxing a limit is worth — in a policy officer's words.
 
-Reasons come from the candidate-pair table (which pairs were admissible and why not) and from which model rows
-bind at the optimum. Shadow prices are the solver's duals turned into "one more 亩 / 万元 here adds X".
+Reasons come from the candidate-pair table (which pairs were admissible and why not), from the plan as printed and
+from which model rows bind at the optimum. Shadow prices are the solver's duals turned into "one more 亩 / 万元 here
+adds X". Every limit is read through one tolerance (`_used_up`, and `results.is_binding` for model rows): what is
+left below the precision a number is stated in (0.01 亩, 0.01 万元) is nothing left, so no reason ever says
+"0 亩 left" or calls a budget spent to 25,199.99984 of 25,200 万元 anything but used up.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 
-from planner import schema
+from planner import i18n, schema
 from planner.model import SolveResult
+from planner.model.results import is_binding
 from planner.scenario import Scenario
 
-TOL = 1e-6
+MU_TOL = 0.01  # 亩: quota is stated to 0.01 亩; less left than that is nothing left
+WAN_TOL = 0.01  # 万元: amounts are stated to 0.01 万元
 
-# reason code -> (zh, en); {placeholders} filled per county
-REASONS = {
-    "fully_sold": ("节余指标已全部流转。", "All surplus quota is transferred."),
-    "fully_met": ("指标需求已全部满足。", "All demand is met."),
-    "not_eligible": ("不是国家扶贫开发重点县或省定片区县，节余指标不能在省域内流转（第二条）。",
-                     "Not a listed poverty county: its surplus cannot be sold province-wide (article 2)."),
-    "no_surplus": ("没有可流转的节余指标。", "Has no surplus quota to sell."),
-    "no_partner_seller": ("没有可配对的使用县：{detail}。", "No admissible buyer: {detail}."),
-    "no_partner_buyer": ("没有可配对的产生县：{detail}。", "No admissible seller: {detail}."),
-    "buyers_full": ("还有 {left} 亩未流转：可配对的使用县已无法再接收指标（{detail}）。",
-                    "{left} 亩 unsold: the buyers it may pair with can take no more ({detail})."),
-    "partner_limit": ("还有 {left} 亩未流转：已达到每县最多配对数。", "{left} 亩 unsold: the partner limit is reached."),
-    "budget": ("还有 {left} 亩需求未满足：预算已用完（{budget} 万元）。",
-               "{left} 亩 of demand unmet: the budget ({budget} 万元) is used up."),
-    "construction": ("还有 {left} 亩需求未满足：建设用地总规模余量已用完（第六条）。",
-                     "{left} 亩 of demand unmet: the construction-land cap is reached (article 6)."),
-    "cultivated": ("还有 {left} 亩需求未满足：再用将使耕地保有量低于规划目标（第六条）。",
-                   "{left} 亩 of demand unmet: more would take cultivated land below the retention target "
-                   "(article 6)."),
-    "quality": ("还有 {left} 亩需求未满足：可配对指标的复垦耕地质量不足以补充占用耕地（第四条、第十二条）。",
-                "{left} 亩 of demand unmet: the reclaimed farmland on offer is not good enough to replace "
-                "the farmland taken (articles 4, 12)."),
-    "outbid": ("还有 {left} 亩需求未满足：可配对的产生县指标已流转给出价更高或更优先的使用县。",
-               "{left} 亩 of demand unmet: the sellers it may pair with sold to better-paying or "
-               "higher-priority buyers."),
-    "supply_short": ("还有 {left} 亩需求未满足：可配对的产生县没有更多节余指标可流转给它。",
-                     "{left} 亩 of demand unmet: the sellers it may pair with have no more quota for it."),
-    "not_chosen": ("还有 {left} 亩未流转：在当前目标下不流转更优。", "{left} 亩 left: the objective prefers not to."),
-    "not_solved": ("求解未成功，无法说明。", "The solve did not succeed; no explanation."),
-    "none": ("既不出让也不使用节余指标。", "Neither sells nor buys quota."),
-}
+# Reason, blocking, limit and note words live in the locale files: reason.<code> (with {placeholders} filled per
+# county), reason_block.<pair reason>, reason_limit.<binding kind>, reason_outbid.<why>, reason_note.<note>.
+BLOCK_REASONS = ("band", "quality", "excluded")
+LIMIT_KINDS = ("demand", "budget", "construction", "cultivated", "quality", "partners_buyer")
+OWN_LIMITS = ("construction", "cultivated", "quality")  # a buyer's own caps after its budget, in the order reported
 
-BLOCK_WORDS = {
-    "band": ("价格区间不重叠（最低价高于对方最高价或超出指导价）", "price bands do not overlap"),
-    "quality": ("耕地质量等别不满足（第四条）", "farmland quality grade (article 4)"),
-    "excluded": ("已被排除", "excluded"),
-}
-LIMIT_WORDS = {
-    "demand": ("需求已满", "demand filled"),
-    "budget": ("预算用完", "budget used up"),
-    "construction": ("建设用地规模已满", "construction cap reached"),
-    "cultivated": ("耕地保有量约束", "cultivated-land retention"),
-    "quality": ("质量平衡约束", "quality balance"),
-    "partners_buyer": ("配对数上限", "partner limit"),
-}
+
+def _used_up(left, tol: float = MU_TOL) -> bool:
+    """The one tolerance every reason reads a limit by: less than `tol` left (0.01 亩 / 0.01 万元, or the price of
+    0.01 亩) is used up."""
+    return bool(float(left) < tol)
 
 
 def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}".rstrip("0").rstrip(".")
+    """At most 2 decimals, thousands separators, no trailing zeros (the precision quota and money are stated in)."""
+    text = f"{float(x):,.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
-def _reason(code: str, **kw) -> tuple[str, str, str]:
-    zh, en = REASONS[code]
-    return code, zh.format(**{k: v[0] if isinstance(v, tuple) else v for k, v in kw.items()}), \
-        en.format(**{k: v[1] if isinstance(v, tuple) else v for k, v in kw.items()})
+def _reason(code: str, key: str | None = None, **kw) -> tuple[str, str, str]:
+    """(code, zh, en) from the template reason.<key or code>; a (zh, en) tuple value fills each language with its
+    part."""
+    return (code, *i18n.both(f"reason.{key or code}", **kw))
 
 
-def _join(words: list[tuple[str, str]]) -> tuple[str, str]:
-    return "、".join(w[0] for w in words), ", ".join(w[1] for w in words)
+def _note(key: str, **kw) -> tuple[str, str]:
+    return i18n.both(f"reason_note.{key}", **kw)
+
+
+def _joined(items) -> tuple[str, str]:
+    """A list of (zh, en) pieces joined with each language's list separator."""
+    return tuple(i18n.t("reason.list_sep", lang).join(w[i] for w in items) for i, lang in enumerate(i18n.LANGS))
+
+
+def _counted(prefix: str, counts) -> tuple[str, str]:
+    """'预算用完 2 个、需求已满 1 个' / 'budget used up: 2, demand filled: 1' from (word code, count) pairs."""
+    return _joined([i18n.both("reason.count_item", word=i18n.both(f"{prefix}.{w}"), n=n) for w, n in counts])
+
+
+class _Limits:
+    """Which limits of each county are used up, read once from the plan as printed and the model rows."""
+
+    def __init__(self, scn: Scenario, result: SolveResult):
+        cons = result.constraints
+        binding = cons[is_binding(cons["slack"], cons["bound"])] if len(cons) else cons
+        self.rows: dict[str, set[str]] = {}
+        for kind, code in zip(binding["kind"], binding["county_code"]):
+            self.rows.setdefault(str(code), set()).add(kind)
+        c = result.counties.set_index("code")
+        self.unsold = c["unsold_mu"].to_dict()
+        self.unmet = c["unmet_mu"].to_dict()
+        self.paid = c["paid_wan"].to_dict()
+        budget = scn.counties["budget_wan"] if "budget_wan" in scn.counties else np.nan
+        self.budget = dict(zip(scn.counties["code"].astype(str), pd.to_numeric(budget, errors="coerce")))
+        self.flows = result.pairings["seller_code"].value_counts().to_dict() if len(result.pairings) else {}
+        cand = result.candidates
+        ok = cand[cand["admissible"]] if len(cand) else cand
+        self.cheapest = ok.groupby("buyer_code")["price"].min().to_dict() if len(ok) else {}
+
+    def budget_used_up(self, code: str) -> bool:
+        """Spent to within 0.01 万元, or what is left cannot buy another 0.01 亩 at the cheapest admissible price."""
+        budget = self.budget.get(code, math.nan)
+        if budget is None or not math.isfinite(float(budget)):
+            return False
+        if "budget" in self.rows.get(code, ()):
+            return True
+        price = float(self.cheapest.get(code, 0.0) or 0.0)
+        return _used_up(float(budget) - float(self.paid.get(code, 0.0)), max(WAN_TOL, MU_TOL * price))
+
+    def buyer_limits(self, code: str) -> set[str]:
+        """The buyer's used-up limits (kinds of LIMIT_KINDS): demand and budget as printed, the others as model rows."""
+        kinds = {k for k in self.rows.get(code, ()) if k in LIMIT_KINDS}
+        if _used_up(self.unmet.get(code, 0.0)):
+            kinds.add("demand")
+        if self.budget_used_up(code):
+            kinds.add("budget")
+        return kinds
+
+    def sold_out(self, code: str) -> bool:
+        """Nothing left as printed; or the model sold it all and what is left is only the rounding of its flows to
+        0.01 亩 (where rounding up would break a buyer's limit)."""
+        left = float(self.unsold.get(code, 0.0))
+        return _used_up(left) or ("supply" in self.rows.get(code, ()) and
+                                  _used_up(left, MU_TOL * (1 + self.flows.get(code, 0))))
+
+    def seller_closed(self, code: str) -> bool:
+        """The seller can sell no more: sold out or its partner limit is reached."""
+        return self.sold_out(code) or "partners_seller" in self.rows.get(code, ())
 
 
 def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     """One row per county: reason code and text in Chinese and English."""
     cand = result.candidates
-    cons = result.constraints
-    binding = cons[cons["binding"]]
-    bind_by_county: dict[str, set[str]] = {}
-    moved = cand[cand["quota_mu"] > TOL] if "quota_mu" in cand.columns else cand.iloc[0:0]
-    sold_to = moved.groupby("seller_code")["buyer_code"].agg(set).to_dict()  # seller -> buyers it sold to
-    for kind, code in zip(binding["kind"], binding["county_code"]):
-        bind_by_county.setdefault(code, set()).add(kind)
+    limits = _Limits(scn, result)
+    moved = cand[cand["quota_mu"] >= MU_TOL] if "quota_mu" in cand.columns else cand.iloc[0:0]
+    names = dict(zip(scn.counties["code"].astype(str), scn.counties["name"]))
+    quality_rule = scn.param("rules", "quality_rule")
+    objective = scn.param("rules", "objective")
     # Row positions of each county's candidate pairs, found once (a filter per county is quadratic at scale).
     seller_rows = cand.groupby("seller_code", sort=False).indices if len(cand) else {}
     buyer_rows = cand.groupby("buyer_code", sort=False).indices if len(cand) else {}
     no_rows = np.zeros(0, dtype=np.int64)
+    pairings = result.pairings
     rows = []
     for rec in result.counties.to_dict("records"):
         code = rec["code"]
         role = rec["role"]
-        parts = []
+        parts, notes = [], []
         if not result.has_solution:
             parts.append(_reason("not_solved"))
         else:
-            if rec["surplus_mu"] > TOL and not rec["eligible_seller"]:
+            if rec["surplus_mu"] > 0 and not rec["eligible_seller"]:
                 parts.append(_reason("not_eligible"))
             if role in ("seller", "both"):
-                parts.append(_seller_reason(rec, cand.iloc[seller_rows.get(code, no_rows)], bind_by_county))
+                parts.append(_seller_reason(rec, cand.iloc[seller_rows.get(code, no_rows)], limits))
             if role in ("buyer", "both"):
-                parts.append(_buyer_reason(rec, cand.iloc[buyer_rows.get(code, no_rows)], bind_by_county, sold_to))
+                parts.append(_buyer_reason(rec, cand.iloc[buyer_rows.get(code, no_rows)], limits, moved, objective))
             if not parts:
                 parts.append(_reason("none"))
+            notes = _adjustment_notes(code, pairings, names) + _quality_notes(code, pairings, names, quality_rule)
         rows.append({"code": code, "name": rec["name"], "role": role,
                      "reason_code": ";".join(p[0] for p in parts),
-                     "reason_zh": " ".join(p[1] for p in parts), "reason_en": " ".join(p[2] for p in parts)})
+                     "reason_zh": "".join([p[1] for p in parts] + [n[0] for n in notes]),
+                     "reason_en": " ".join([p[2] for p in parts] + [n[1] for n in notes])})
     return pd.DataFrame(rows, columns=["code", "name", "role", "reason_code", "reason_zh", "reason_en"])
 
 
 def _blocked_detail(pairs: pd.DataFrame) -> tuple[str, str]:
-    counts = pairs["reason"].value_counts()
-    words = [(f"{BLOCK_WORDS[r][0]} {n} 个", f"{BLOCK_WORDS[r][1]}: {n}") for r, n in counts.items() if r in BLOCK_WORDS]
-    return _join(words) if words else ("没有对方县", "no counterpart")
+    counts = [(r, n) for r, n in pairs["reason"].value_counts().items() if r in BLOCK_REASONS]
+    return _counted("reason_block", counts) if counts else i18n.both("reason_block.none")
 
 
-def _seller_reason(rec, pairs: pd.DataFrame, bind: dict) -> tuple[str, str, str]:
+def _seller_reason(rec, pairs: pd.DataFrame, limits: _Limits) -> tuple[str, str, str]:
     left = rec["unsold_mu"]
-    if left <= TOL:
+    if _used_up(left):
         return _reason("fully_sold")
     ok = pairs[pairs["admissible"]]
     if ok.empty:
         return _reason("no_partner_seller", detail=_blocked_detail(pairs))
-    if "partners_seller" in bind.get(rec["code"], set()):
+    if "partners_seller" in limits.rows.get(rec["code"], set()):
         return _reason("partner_limit", left=_fmt(left))
-    limits: dict[str, int] = {}
-    for b in ok["buyer_code"]:
-        for kind in bind.get(b, set()):
-            if kind in LIMIT_WORDS:
-                limits[kind] = limits.get(kind, 0) + 1
-    if limits:
-        words = [(f"{LIMIT_WORDS[k][0]} {n} 个", f"{LIMIT_WORDS[k][1]}: {n}") for k, n in limits.items()]
-        return _reason("buyers_full", left=_fmt(left), detail=_join(words))
+    full = [limits.buyer_limits(b) for b in ok["buyer_code"]]
+    if all(full):  # every buyer it may pair with has a limit used up
+        counts: dict[str, int] = {}
+        for kinds in full:
+            for kind in kinds:
+                counts[kind] = counts.get(kind, 0) + 1
+        return _reason("buyers_full", left=_fmt(left), detail=_counted("reason_limit", counts.items()))
+    if limits.sold_out(rec["code"]):
+        return _reason("fully_sold")  # the model sold it all; what is left is below what a plan can state
     return _reason("not_chosen", left=_fmt(left))
 
 
-def _buyer_reason(rec, pairs: pd.DataFrame, bind: dict, sold_to: dict | None = None) -> tuple[str, str, str]:
+def _buyer_reason(rec, pairs: pd.DataFrame, limits: _Limits, moved: pd.DataFrame,
+                  objective: str) -> tuple[str, str, str]:
+    code = rec["code"]
     left = rec["unmet_mu"]
-    if left <= TOL:
+    if _used_up(left):
         return _reason("fully_met")
+    if limits.budget_used_up(code):
+        return _reason("budget", left=_fmt(left), budget=_fmt(limits.budget[code]))
     ok = pairs[pairs["admissible"]]
     if ok.empty:
         return _reason("no_partner_buyer", detail=_blocked_detail(pairs))
-    own = bind.get(rec["code"], set())
-    for kind in ("budget", "construction", "cultivated", "quality"):
+    own = limits.buyer_limits(code)
+    for kind in OWN_LIMITS:
         if kind in own:
-            if kind == "budget":
-                return _reason("budget", left=_fmt(left), budget=_fmt(rec["paid_wan"]))
             return _reason(kind, left=_fmt(left))
     if "partners_buyer" in own:
-        return _reason("partner_limit", left=_fmt(left))
-    # Outbid only when a seller it may pair with sold to some other buyer; otherwise the quota simply ran out.
-    if sold_to is not None:
-        others = set().union(*(sold_to.get(s, set()) for s in ok["seller_code"])) - {rec["code"]}
-        if not others:
-            return _reason("supply_short", left=_fmt(left))
-    return _reason("outbid", left=_fmt(left))
+        return _reason("partner_limit", "partner_limit_buyer", left=_fmt(left))
+    # Its limits have room: a seller it may pair with that still has quota was simply not chosen (the objective or
+    # lot sizes); outbid only when every such seller is sold out and sold to some other buyer.
+    if not all(limits.seller_closed(s) for s in ok["seller_code"]):
+        return _reason("not_chosen", "not_chosen_buyer", left=_fmt(left))
+    sellers = set(ok["seller_code"])
+    to_others = moved[moved["seller_code"].isin(sellers) & (moved["buyer_code"] != code)]
+    if to_others.empty:
+        return _reason("supply_short", left=_fmt(left))
+    return _reason("outbid", left=_fmt(left), who=i18n.both(f"reason_outbid.{_outbid_why(ok, to_others, objective)}"))
+
+
+def _outbid_why(own_pairs: pd.DataFrame, to_others: pd.DataFrame, objective: str) -> str:
+    """'better_<objective>' when some seller's quota went where it scores more under the objective, else 'equal'."""
+    if objective == "volume":
+        return "equal"
+    score = (lambda p: p["price"]) if objective == "proceeds" else (lambda p: p["hi"] - p["lo"])
+    mine = dict(zip(own_pairs["seller_code"], score(own_pairs)))
+    better = any(v > mine.get(s, math.inf) + 1e-9 for s, v in zip(to_others["seller_code"], score(to_others)))
+    return f"better_{objective}" if better else "equal"
+
+
+def _adjustment_notes(code: str, pairings: pd.DataFrame, names: dict) -> list[tuple[str, str]]:
+    """Article 6 ¶2 in the document's words, on both sides' reasons: 调减<seller>建设用地总规模 X 亩、相应调增<buyer> X 亩."""
+    if "plan_adjustment_mu" not in pairings.columns or pairings.empty:
+        return []
+    adj = pairings[((pairings["seller_code"] == code) | (pairings["buyer_code"] == code))
+                   & (pairings["plan_adjustment_mu"] >= MU_TOL)]
+    by_pair = adj.groupby(["seller_code", "buyer_code"], sort=False)["plan_adjustment_mu"].sum()
+    return [_note("plan_adjustment", seller=names.get(s, s), buyer=names.get(b, b), mu=_fmt(mu))
+            for (s, b), mu in by_pair.items() if not _used_up(mu)]
+
+
+def _quality_notes(code: str, pairings: pd.DataFrame, names: dict, quality_rule: str) -> list[tuple[str, str]]:
+    """Article 4(二) on the buyer's reason: pairs a grade is missing for (when a quality rule is on), or pairs whose
+    reclaimed farmland is worse than the farmland taken (when the rule is off)."""
+    if "quality_check" not in pairings.columns or pairings.empty:
+        return []
+    mine = pairings[pairings["buyer_code"] == code].drop_duplicates("seller_code")
+    if quality_rule in ("pair", "aggregate"):
+        unchecked = mine[mine["quality_check"] == "unchecked"]
+        if len(unchecked):
+            return [_note("quality_unchecked", pairs=_joined([(names.get(s, s),) * 2
+                                                              for s in unchecked["seller_code"]]))]
+        return []
+    worse = mine[mine["quality_check"] == "worse"]
+    if worse.empty:
+        return []
+    items = [i18n.both("reason_note.quality_worse_item", seller=names.get(s, s), reclaimed=_fmt(g_s),
+                       occupied=_fmt(g_b))
+             for s, g_s, g_b in zip(worse["seller_code"], worse["reclaimed_grade"], worse["occupied_grade"])]
+    return [_note("quality_worse", pairs=_joined(items))]
 
 
 # --------------------------------------------------------------------------- shadow prices
 
-OBJECTIVE_UNITS = {"proceeds": ("万元流转收益", "万元 of proceeds"), "volume": ("亩流转量", "亩 transferred"),
-                   "surplus": ("万元议价空间", "万元 of bargaining room")}
-SHADOW_TEXT = {
-    "supply": ("{name}每多 1 亩节余指标，{unit}增加 {v}。", "One more 亩 of surplus in {name} would add {v} {unit}."),
-    "demand": ("{name}每多 1 亩指标需求，{unit}增加 {v}。", "One more 亩 of demand in {name} would add {v} {unit}."),
-    "budget": ("{name}预算每增加 1 万元，{unit}增加 {v}。", "Relaxing {name}'s budget by 1 万元 would add {v} {unit}."),
-    "construction": ("{name}建设用地规划余量每增加 1 亩，{unit}增加 {v}（第六条）。",
-                     "One more 亩 of construction headroom in {name} would add {v} {unit} (article 6)."),
-    "cultivated": ("{name}耕地保有量余量每增加 1 亩，{unit}增加 {v}（第六条）。",
-                   "One more 亩 of cultivated-land headroom in {name} would add {v} {unit} (article 6)."),
-    "adjust_cap": ("{name}可调整规划空间每增加 1 亩，{unit}增加 {v}（第六条第二款）。",
-                   "One more 亩 of plan-adjustable space in {name} would add {v} {unit} (article 6 ¶2)."),
-    "quality": ("{name}质量平衡约束放宽 1 个等别·亩，{unit}增加 {v}（第四条）。",
-                "Relaxing {name}'s quality balance by 1 grade·亩 would add {v} {unit} (article 4)."),
-    "min_sale": ("{name}最低出让比例每降低 1 亩，{unit}增加 {v}。",
-                 "Lowering {name}'s minimum sale by 1 亩 would add {v} {unit}."),
-}
+# Shadow-price sentences are shadow.<kind> in the locale files; the objective's unit is objective_unit.<objective>.
+SHADOW_KINDS = ("supply", "demand", "budget", "construction", "cultivated", "adjust_cap", "quality", "min_sale")
 
 
 def shadow_prices(scn: Scenario, result: SolveResult) -> pd.DataFrame:
-    """County-level limits with a non-zero shadow price, largest first; empty for integer models."""
+    """County-level limits with a shadow price that prints as a number (not 0 at 2 decimals), largest first; empty
+    for integer models."""
     cols = ["kind", "code", "name", "shadow_price", "text_zh", "text_en"]
     cons = result.constraints
     if cons.empty or cons["shadow_price"].isna().all():
         return pd.DataFrame(columns=cols)
     names = dict(zip(scn.counties["code"], scn.counties["name"]))
-    unit = OBJECTIVE_UNITS[scn.param("rules", "objective")]
+    unit = i18n.both(f"objective_unit.{scn.param('rules', 'objective')}")
     weighted = (float(scn.param("rules", "priority_weight_national_key")) != 1.0
                 or float(scn.param("rules", "priority_weight_provincial")) != 1.0)
     if weighted:
-        unit = ("加权" + unit[0], "weighted " + unit[1])
-    sel = cons[(cons["county_code"] != "") & (cons["shadow_price"].abs() > 1e-7) & cons["kind"].isin(SHADOW_TEXT)]
+        unit = i18n.both("objective_unit.weighted", unit=unit)
+    sel = cons[(cons["county_code"] != "") & (cons["shadow_price"].abs() > 1e-7) & cons["kind"].isin(SHADOW_KINDS)]
     if sel.empty:  # nothing binds with a price (e.g. every price 0): mapping an empty str column below stays str
         return pd.DataFrame(columns=cols)
     # When a seller misses its minimum sale, the dual of its min_sale row is the shortfall penalty M itself, and any
     # other row that would let it sell more carries M too (k·M for k 亩 of shortfall avoided). Those values count
     # 亩 of shortfall, not 万元, so they are not shown; M is read off the missed rows (|values| >= M/1000 dropped).
     sold = sel["county_code"].map(dict(zip(result.counties["code"], result.counties["sold_mu"]))).fillna(0.0)
-    missed = (sel["kind"] == "min_sale") & (sold < sel["bound"] - TOL)
+    missed = (sel["kind"] == "min_sale") & (sold < sel["bound"] - MU_TOL)
     if missed.any():
         penalty = float(sel.loc[missed, "shadow_price"].abs().min())
         sel = sel[~missed & (sel["shadow_price"].abs() < 1e-3 * penalty)]
     rows = []
     for kind, code, value in zip(sel["kind"], sel["county_code"], sel["shadow_price"]):
+        if _fmt(abs(float(value))) == "0":  # "adds 0" says nothing
+            continue
         name = names.get(code, code)
-        zh, en = SHADOW_TEXT[kind]
-        v = _fmt(float(value))
+        text_zh, text_en = i18n.both(f"shadow.{kind}", name=name, unit=unit, v=_fmt(float(value)))
         rows.append({"kind": kind, "code": code, "name": name, "shadow_price": float(value),
-                     "text_zh": zh.format(name=name, unit=unit[0], v=v),
-                     "text_en": en.format(name=name, unit=unit[1], v=v)})
+                     "text_zh": text_zh, "text_en": text_en})
     out = pd.DataFrame(rows, columns=cols)
+    if out.empty:
+        return out
     return out.sort_values("shadow_price", ascending=False, key=np.abs).reset_index(drop=True)
 
 
@@ -222,4 +294,4 @@ def county_report(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     return result.counties.merge(reasons, on="code", how="left")
 
 
-__all__ = ["explain_counties", "shadow_prices", "county_report", "REASONS", "schema"]
+__all__ = ["explain_counties", "shadow_prices", "county_report", "MU_TOL", "WAN_TOL", "schema"]

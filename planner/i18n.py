@@ -1,9 +1,9 @@
 """Translations and number formatting for the user interface (Chinese first, English second).
 
-`t(key, lang, **fmt)` looks a key up in `planner/locales/<lang>.json` and fills `{placeholders}`; an unknown key
-returns the key itself, so a missing translation is visible but never breaks a page. Labels of scenario columns and
-parameters are not duplicated here: they come from `planner.schema` (label_zh / label_en, help_zh / help_en).
-Importable without Streamlit.
+`t(key, lang, **fmt)` looks a key up in `planner/locales/<lang>.json` (plus every `<lang>.<part>.json`) and fills
+`{placeholders}`; an unknown key returns the key itself, so a missing translation is visible but never breaks a page.
+Every user-visible label lives in those files only, schema labels included (`col.<table>.<name>`,
+`param.<section>.<key>`, `param_help.<section>.<key>` in `<lang>.schema.json`). Importable without Streamlit.
 """
 from __future__ import annotations
 
@@ -44,18 +44,35 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt) -> str:
     return text
 
 
+def both(key: str, /, **fmt) -> tuple[str, str]:
+    """The message in Chinese and in English, for outputs that carry both (message_zh / message_en). A (zh, en)
+    tuple as a placeholder value fills each language with its own part (e.g. a label inside a message)."""
+    return tuple(t(key, lang, **{k: v[i] if isinstance(v, tuple) else v for k, v in fmt.items()})
+                 for i, lang in enumerate(LANGS))
+
+
 def has_key(key: str, lang: str) -> bool:
     return key in messages(lang)
 
 
 # --------------------------------------------------------------------------- schema labels
 
+def _schema_key(item) -> str:
+    """Locale key of a schema Column (col.<table>.<name>) or Param (param.<section>.<key>); '' when neither."""
+    if hasattr(item, "section") and hasattr(item, "key"):
+        return f"param.{item.section}.{item.key}"
+    name, table = getattr(item, "name", ""), getattr(item, "table", "")
+    return f"col.{table}.{name}" if name and table else ""
+
+
 def label(item, lang: str) -> str:
     """Label of a schema Column or Param in `lang` (falls back to the other language, then the code name)."""
-    zh = getattr(item, "label_zh", "") or ""
-    en = getattr(item, "label_en", "") or ""
-    name = getattr(item, "name", None) or getattr(item, "key", "")
-    return (en or zh or name) if lang == "en" else (zh or en or name)
+    key = _schema_key(item)
+    other = "zh" if lang == "en" else "en"
+    for each in (lang if lang in LANGS else DEFAULT_LANG, other):
+        if key and has_key(key, each):
+            return t(key, each)
+    return getattr(item, "name", None) or getattr(item, "key", "")
 
 
 def column_label(col, lang: str) -> str:
@@ -69,11 +86,18 @@ def column_label(col, lang: str) -> str:
 
 def param_help(param, lang: str) -> str:
     """Help text of a schema Param with the policy article it comes from."""
-    text = (param.help_en or param.help_zh) if lang == "en" else (param.help_zh or param.help_en)
+    key = f"param_help.{param.section}.{param.key}"
+    other = "zh" if lang == "en" else "en"
+    text = next((t(key, each) for each in (lang if lang in LANGS else DEFAULT_LANG, other) if has_key(key, each)), "")
     if param.article:
         basis = t("editor.param_basis", lang, article=param.article)
         text = f"{text} {basis}".strip()
     return text
+
+
+def field_label(name: str, lang: str) -> str:
+    """Header of a result-table field (`field.<name>`, e.g. quota_mu); the key itself when unknown."""
+    return t("field." + name, lang)
 
 
 def choice_label(kind: str, value, lang: str) -> str:
@@ -124,4 +148,4 @@ def fmt_price(value, lang: str = DEFAULT_LANG) -> str:
 
 
 __all__ = ["LANGS", "DEFAULT_LANG", "t", "messages", "has_key", "label", "column_label", "param_help",
-           "choice_label", "fmt_number", "fmt_mu", "fmt_wan", "fmt_price"]
+           "field_label", "choice_label", "both", "fmt_number", "fmt_mu", "fmt_wan", "fmt_price"]

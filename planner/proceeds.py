@@ -12,14 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner import schema
+from planner import i18n, schema
 from planner.scenario import Scenario, is_blank
 
-RULES = schema.PROCEEDS_RULES
-MODE_LABELS = {"centralized": ("集中安置", "Centralized"), "dispersed": ("分散安置", "Dispersed"),
-               "urban": ("进城安置", "Urban"), "other": ("其他", "Other")}
-RULE_LABELS = {"per_capita": ("按人口", "Per capita"), "per_household": ("按户数", "Per household"),
-               "by_area": ("按复垦面积", "By reclaimed area"), "hybrid": ("人口与面积混合", "Hybrid (persons and area)")}
+RULES = schema.PROCEEDS_RULES  # labels: choice.rule.<rule> in the locale files
 
 
 @dataclass(frozen=True)
@@ -252,12 +248,9 @@ def compare_rules(scn: Scenario, pairings: pd.DataFrame, rules=RULES, county: st
 
 def verdict(row: dict, lang: str = "zh") -> str:
     """One line on whether people resettled in different ways benefit equally under a rule (article 18)."""
-    rule = RULE_LABELS[row["rule"]][0 if lang == "zh" else 1]
-    gap = row["mode_gap"] * 100
+    if row["rule"] not in RULES:
+        raise KeyError(row["rule"])
+    rule = i18n.choice_label("rule", row["rule"], lang)
     if row["equal_benefit"]:
-        return (f"{rule}：同一县内不同安置方式的人均收益相同，符合“同等受益”（第十八条）。" if lang == "zh" else
-                f"{rule}: within each county people benefit equally whatever their resettlement mode (article 18).")
-    return (f"{rule}：同一县内不同安置方式的人均收益最多相差 {gap:.1f}%，不满足“同等受益”（第十八条）。"
-            if lang == "zh" else
-            f"{rule}: per-person benefit differs by up to {gap:.1f}% between resettlement modes within a county, "
-            f"so not equal benefit (article 18).")
+        return i18n.t("verdict.equal_benefit", lang, rule=rule)
+    return i18n.t("verdict.unequal_benefit", lang, rule=rule, gap=row["mode_gap"] * 100)

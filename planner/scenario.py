@@ -7,9 +7,7 @@ or without BOM) or GB18030/GBK, which is what Excel on Chinese Windows writes.
 from __future__ import annotations
 
 import copy
-import csv
 import hashlib
-import io
 import json
 import math
 import tomllib
@@ -21,97 +19,11 @@ import pandas as pd
 import tomli_w
 
 from planner import schema
-from planner.export import csv_bytes, unsafe_cell
+# The CSV reader and writer live in planner.csvio; FileReadError, decode_bytes, parse_csv_text and read_csv_file are
+# also reached through this module by validate, uploads, the editor page and the tests.
+from planner.csvio import FileReadError, csv_bytes, decode_bytes, parse_csv_text, read_csv_file  # noqa: F401
 
 TOML_NAME = "scenario.toml"
-
-
-class FileReadError(Exception):
-    """A file could not be read as text/CSV/TOML; carries a bilingual message."""
-
-    def __init__(self, message_zh: str, message_en: str):
-        super().__init__(message_en)
-        self.message_zh = message_zh
-        self.message_en = message_en
-
-
-# --------------------------------------------------------------------------- low-level readers
-
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode file bytes as UTF-8 (BOM or not) or GB18030; refuse binary files such as .xlsx."""
-    if data.startswith(b"PK\x03\x04"):
-        raise FileReadError("这是 Excel/压缩文件，不是 CSV：请另存为 CSV，或在网页上导入 Excel。",
-                            "This is an Excel/zip file, not CSV: save it as CSV or import it as Excel in the app.")
-    if b"\x00" in data:  # the whole file: a crash can leave a NUL-filled tail after good text
-        raise FileReadError("文件是二进制内容，无法作为文本读取。", "The file is binary and cannot be read as text.")
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            raise FileReadError(f"UTF-8 编码错误（字节 {exc.start}）。", f"Invalid UTF-8 at byte {exc.start}.") from exc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
-        raise FileReadError("无法识别文件编码（应为 UTF-8 或 GBK/GB18030）。",
-                            "Unknown text encoding (expected UTF-8 or GBK/GB18030).") from exc
-
-
-def parse_csv_text(text: str) -> pd.DataFrame:
-    """CSV text -> DataFrame of stripped strings ('' = blank); headers lower-cased and stripped."""
-    if not text.strip():
-        raise FileReadError("文件为空。", "The file is empty.")
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise FileReadError(f"CSV 格式错误：{exc}", f"Malformed CSV: {exc}") from exc
-    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if not numbered:
-        raise FileReadError("文件为空。", "The file is empty.")
-    # Cells this planner wrote formula-safe ("'=x", see planner.export.safe_cell) read back as typed ("=x").
-    header = [unsafe_cell(h.strip().lstrip("\ufeff").strip()).lower() for h in numbered[0][1]]
-    width = len(header)
-    body = []
-    row_numbers = []  # as a spreadsheet shows them: the header is row 1
-    overflow_rows = []  # spreadsheet row numbers with more cells than the header
-    for line_no, r in numbered[1:]:
-        row_numbers.append(line_no)
-        r = [unsafe_cell(c.strip()) for c in r]
-        if len(r) < width:
-            r = r + [""] * (width - len(r))
-        elif len(r) > width:
-            if any(r[width:]):
-                overflow_rows.append(line_no)
-            r = r[:width]
-        body.append(r)
-    # Blank header cells get placeholder names so the columns are kept, not merged.
-    seen: dict[str, int] = {}
-    names = []
-    for i, h in enumerate(header):
-        h = h or f"unnamed_{i + 1}"
-        if h in seen:
-            seen[h] += 1
-            h = f"{h}.{seen[h]}"
-        else:
-            seen[h] = 0
-        names.append(h)
-    df = pd.DataFrame(body, columns=names, dtype=object)
-    if df.empty:
-        df = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-    df.attrs["duplicate_headers"] = [h for h, n in seen.items() if n > 0]
-    df.attrs["overflow_rows"] = overflow_rows
-    df.attrs["row_numbers"] = row_numbers
-    return df
-
-
-def read_csv_file(path: Path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV file to raw strings; returns the table and the detected encoding."""
-    data = Path(path).read_bytes()
-    text, encoding = decode_bytes(data)
-    return parse_csv_text(text), encoding
 
 
 def read_toml_file(path: Path) -> dict:
@@ -343,7 +255,7 @@ def empty_table(table: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- writing
 
 def write_csv_bytes(df: pd.DataFrame) -> bytes:
-    """UTF-8 with BOM (Excel on Chinese Windows opens it correctly), through planner.export.csv_bytes: text that
+    """UTF-8 with BOM (Excel on Chinese Windows opens it correctly), through planner.csvio.csv_bytes: text that
     Excel would run as a formula (a county named "=..." or "@...") gets a leading apostrophe, which
     `parse_csv_text` removes again, so the folder round-trips exactly."""
     return csv_bytes(df.astype(object).map(cell_text))

@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from planner import i18n
 from planner.model import solve
 from planner.scenario import Scenario
 
@@ -36,14 +37,7 @@ GLOBAL_PARAMS = ("pricing.bargaining_weight", "pricing.guide_floor", "pricing.gu
 COUNTY_COLUMNS = ("surplus_mu", "demand_mu", "budget_wan", "ceiling_price", "floor_price")
 SELLER_COLUMNS = ("surplus_mu", "floor_price")  # what a selling county decides
 BUYER_COLUMNS = ("demand_mu", "budget_wan", "ceiling_price")  # what a buying county decides
-PARAM_LABELS = {
-    "pricing.bargaining_weight": ("议价系数 θ", "Bargaining weight θ"),
-    "pricing.guide_floor": ("指导价下限（万元/亩）", "Guidance floor (万元/亩)"),
-    "pricing.guide_ceiling": ("指导价上限（万元/亩）", "Guidance ceiling (万元/亩)"),
-    "surplus_mu": ("节余指标（亩）", "Surplus (亩)"), "demand_mu": ("指标需求（亩）", "Demand (亩)"),
-    "budget_wan": ("预算（万元）", "Budget (万元)"), "ceiling_price": ("最高价（万元/亩）", "Ceiling price (万元/亩)"),
-    "floor_price": ("最低价（万元/亩）", "Floor price (万元/亩)"),
-}
+# Labels of sweepable parameters are sweep_param.<spec or county column> in the locale files (param_label).
 KPI_COLUMNS = ["quota_matched_mu", "proceeds_wan", "unmet_demand_mu", "mean_price_wan_per_mu", "pairings",
                "objective"]
 SWEEP_COLUMNS = ["step", "value", "status", *KPI_COLUMNS, "problem_zh", "problem_en"]
@@ -60,6 +54,11 @@ Progress = Callable[[int, int], None]
 class SpecError(ValueError):
     """A parameter spec or value the planner cannot apply; the message is bilingual (zh, then en)."""
 
+    @classmethod
+    def of(cls, code: str, /, **fmt) -> SpecError:
+        """The error whose message is the locale template spec_error.<code>, in Chinese then English."""
+        return cls(" ".join(i18n.both(f"spec_error.{code}", **fmt)))
+
 
 # --------------------------------------------------------------------------- parameters
 
@@ -74,17 +73,13 @@ def parse_spec(spec: str, scn: Scenario | None = None) -> tuple[str, str | None,
     if len(parts) == 3 and parts[0] == "county":
         code, column = parts[1].strip(), parts[2].strip()
         if column not in COUNTY_COLUMNS:
-            raise SpecError(f"未知的县级参数列 {column!r}，可选：{', '.join(COUNTY_COLUMNS)}。 "
-                            f"Unknown county column {column!r}; choose one of {', '.join(COUNTY_COLUMNS)}.")
+            raise SpecError.of("unknown_county_column", column=column, choices=", ".join(COUNTY_COLUMNS))
         if not code:
-            raise SpecError("缺少县代码，格式为 county:<代码>:<列>。 Missing county code; use county:<code>:<column>.")
+            raise SpecError.of("missing_county_code")
         if scn is not None and not (scn.counties["code"] == code).any():
-            raise SpecError(f"情景中没有代码为 {code} 的县。 No county with code {code} in the scenario.")
+            raise SpecError.of("unknown_county", code=code)
         return "county", code, column
-    raise SpecError(f"未知参数 {spec!r}。可选：{', '.join(GLOBAL_PARAMS)}，或 county:<代码>:<列>"
-                    f"（列：{', '.join(COUNTY_COLUMNS)}）。 Unknown parameter {spec!r}; use one of "
-                    f"{', '.join(GLOBAL_PARAMS)} or county:<code>:<column> with column one of "
-                    f"{', '.join(COUNTY_COLUMNS)}.")
+    raise SpecError.of("unknown_param", spec=spec, params=", ".join(GLOBAL_PARAMS), columns=", ".join(COUNTY_COLUMNS))
 
 
 def apply_parameter(scn: Scenario, spec: str, value: float) -> Scenario:
@@ -93,9 +88,9 @@ def apply_parameter(scn: Scenario, spec: str, value: float) -> Scenario:
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise SpecError(f"参数值必须是数字：{value!r}。 The value must be a number: {value!r}.") from None
+        raise SpecError.of("not_number", value=value) from None
     if not math.isfinite(value):
-        raise SpecError(f"参数值必须是有限的数字：{value!r}。 The value must be a finite number: {value!r}.")
+        raise SpecError.of("not_finite", value=value)
     if kind == "global":
         section, key = column.split(".")
         return scn.with_param(section, key, value)
@@ -118,8 +113,7 @@ def current_value(scn: Scenario, spec: str) -> float | None:
 def param_label(scn: Scenario | None, spec: str, lang: str = "zh") -> str:
     """'议价系数 θ', or '通榆县 · 节余指标（亩）' for a county parameter."""
     kind, code, column = parse_spec(spec)
-    zh, en = PARAM_LABELS[column]
-    text = en if lang == "en" else zh
+    text = i18n.t(f"sweep_param.{column}", lang)
     if kind == "county":
         name = code
         if scn is not None:
@@ -134,9 +128,9 @@ def sweep_values(start: float, stop: float, steps: int) -> list[float]:
     """`steps` evenly spaced values from start to stop (both included), rounded to 6 decimals."""
     steps = int(steps)
     if not 1 <= steps <= MAX_STEPS:
-        raise SpecError(f"步数必须在 1 到 {MAX_STEPS} 之间。 Steps must be between 1 and {MAX_STEPS}.")
+        raise SpecError.of("steps", most=MAX_STEPS)
     if not (math.isfinite(float(start)) and math.isfinite(float(stop))):
-        raise SpecError("起点和终点必须是有限的数字。 Start and stop must be finite numbers.")
+        raise SpecError.of("range_not_finite")
     if steps == 1:
         return [round(float(start), 6)]
     return [round(float(v), 6) for v in np.linspace(float(start), float(stop), steps)]
@@ -200,15 +194,15 @@ def sweep(scn: Scenario, spec: str, values, solver: str = "highs", time_limit: f
     parse_spec(spec, scn)  # a bad spec fails before any solve
     values = [float(v) for v in values]
     if not values:
-        raise SpecError("没有要计算的参数值。 No values to sweep.")
+        raise SpecError.of("no_values")
     rows, pair_frames = [], []
     for i, v in enumerate(values):
         step_scn = apply_parameter(scn, spec, v)
         problems = errors(validate_scenario(step_scn))
         if problems:
             rows.append({"step": i + 1, "value": v, "status": "invalid",
-                         "problem_zh": "；".join(p.text("zh") for p in problems[:3]),
-                         "problem_en": "; ".join(p.text("en") for p in problems[:3])})
+                         "problem_zh": i18n.t("sweep.problem_sep", "zh").join(p.text("zh") for p in problems[:3]),
+                         "problem_en": i18n.t("sweep.problem_sep", "en").join(p.text("en") for p in problems[:3])})
         else:
             result = solve(step_scn, solver=solver, time_limit=time_limit)
             k = _kpis(result)
@@ -418,11 +412,10 @@ def monte_carlo(scn: Scenario, n_runs: int = 200, price_pct: float = 0.1, quanti
     this process; workers=k: k processes. Results are the same whatever the number of workers."""
     n_runs = int(n_runs)
     if not 1 <= n_runs <= MAX_RUNS:
-        raise SpecError(f"模拟次数必须在 1 到 {MAX_RUNS} 之间。 Runs must be between 1 and {MAX_RUNS}.")
+        raise SpecError.of("runs", most=MAX_RUNS)
     for name, pct in (("price_pct", price_pct), ("quantity_pct", quantity_pct)):
         if not (isinstance(pct, (int, float)) and 0 <= pct <= 1):
-            raise SpecError(f"扰动幅度必须在 0 到 1（100%）之间：{name}={pct!r}。 "
-                            f"Perturbation must be between 0 and 1 (100 %): {name}={pct!r}.")
+            raise SpecError.of("perturbation", name=name, pct=pct)
     t0 = time.perf_counter()
     base = solve(scn, solver=solver, time_limit=time_limit)
     base_seconds = time.perf_counter() - t0
@@ -529,6 +522,6 @@ def _county_robustness(scn: Scenario, base, results: dict, n_solved: int) -> pd.
     return pd.DataFrame(rows, columns=ROBUST_COUNTY_COLUMNS)
 
 
-__all__ = ["GLOBAL_PARAMS", "COUNTY_COLUMNS", "SELLER_COLUMNS", "BUYER_COLUMNS", "PARAM_LABELS", "KPI_COLUMNS",
+__all__ = ["GLOBAL_PARAMS", "COUNTY_COLUMNS", "SELLER_COLUMNS", "BUYER_COLUMNS", "KPI_COLUMNS",
            "ROBUST_THRESHOLD", "SpecError", "parse_spec", "apply_parameter", "current_value", "param_label",
            "sweep_values", "default_range", "sweep", "pairing_matrix", "Robustness", "perturb", "monte_carlo"]

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from planner import schema
+from planner import i18n, schema
 from planner.scenario import TOML_NAME, Scenario, scenario_files
 from planner.validate import Problem, load_checked
 
@@ -47,6 +47,11 @@ class StoreError(Exception):
         self.message_zh = message_zh
         self.message_en = message_en
 
+    @classmethod
+    def of(cls, code: str, /, **fmt) -> StoreError:
+        """The error with the locale template store_error.<code> as its Chinese and English message."""
+        return cls(*i18n.both(f"store_error.{code}", **fmt))
+
     def text(self, lang: str = "zh") -> str:
         return self.message_zh if lang == "zh" else self.message_en
 
@@ -61,8 +66,7 @@ class ReadOnlyError(StoreError):
 
 class InvalidScenarioError(StoreError):
     def __init__(self, problems: list[Problem]):
-        super().__init__(f"情景无效（{len(problems)} 个问题），未保存。",
-                         f"The scenario is invalid ({len(problems)} problems); nothing was saved.")
+        super().__init__(*i18n.both("store_error.invalid", n=len(problems)))
         self.problems = problems
 
 
@@ -80,12 +84,11 @@ def slugify(name: str) -> str:
     """A safe folder name: letters, digits, CJK, '-' and '_'; refuses names that could leave the store."""
     text = (name or "").strip()
     if not text:
-        raise StoreError("名称不能为空。", "The name must not be empty.")
+        raise StoreError.of("name_empty")
     if len(text) > 80:
-        raise StoreError("名称过长（最多 80 个字符）。", "The name is too long (80 characters at most).")
+        raise StoreError.of("name_too_long", most=80)
     if "/" in text or "\\" in text or text.startswith(".") or ".." in text or ":" in text or "\x00" in text:
-        raise StoreError("名称不能包含 / \\ : 或以 . 开头（不能指向情景文件夹以外）。",
-                         "The name must not contain / \\ : or start with '.' (it must stay inside scenarios/).")
+        raise StoreError.of("name_path")
     slug = re.sub(r"[^0-9A-Za-z_\-\u3400-\u9fff]+", "-", text).strip("-_").lower()
     if not slug:
         slug = "scenario-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
@@ -93,7 +96,7 @@ def slugify(name: str) -> str:
         head = slug.encode("utf-8")[:MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-_")
         slug = f"{head}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
     if slug.split(".")[0] in RESERVED:
-        raise StoreError("这是系统保留名称，请换一个。", "This is a reserved system name; choose another.")
+        raise StoreError.of("name_reserved")
     return slug
 
 
@@ -141,10 +144,7 @@ def _disk_errors_as_store_errors(method):
             raise
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            raise StoreError(f"无法写入情景文件夹（{reason}）：磁盘可能已满或没有写权限。已保存的内容没有改变，"
-                             f"当前修改仍保留在本次会话中。",
-                             f"Cannot write to the scenarios folder ({reason}): the disk may be full or read-only. "
-                             f"What was saved before is unchanged and your edits are still in this session.") from exc
+            raise StoreError.of("write_failed", reason=reason) from exc
 
     return wrapper
 
@@ -168,10 +168,10 @@ class ScenarioStore:
         if (not slug or slug != slug.strip() or slug.startswith(".") or ".." in slug
                 or any(ch in slug for ch in "/\\:\x00") or slug.split(".")[0].lower() in RESERVED
                 or len(slug.encode("utf-8")) > 200):
-            raise StoreError("无效的情景标识。", "Invalid scenario identifier.")
+            raise StoreError.of("bad_slug")
         path = (self.root / slug).resolve()
         if path.parent != self.root:
-            raise StoreError("路径超出情景文件夹。", "The path leaves the scenarios folder.")
+            raise StoreError.of("path_outside")
         return path
 
     def _versions(self, slug: str) -> Path:
@@ -198,8 +198,7 @@ class ScenarioStore:
                 except FileNotFoundError:
                     continue
                 if time.monotonic() > deadline:
-                    raise StoreError("情景正被另一会话保存，请稍后再试。",
-                                     "Another session is saving this scenario; try again shortly.") from None
+                    raise StoreError.of("locked") from None
                 time.sleep(0.02)
         try:
             yield
@@ -266,7 +265,7 @@ class ScenarioStore:
     def info(self, slug: str) -> ScenarioInfo:
         folder = self._folder(slug)
         if not (folder / TOML_NAME).is_file():
-            raise StoreError(f"情景 {slug} 不存在。", f"Scenario {slug} does not exist.")
+            raise StoreError.of("not_found", slug=slug)
         meta = self._meta(folder)
         name = slug
         try:
@@ -314,8 +313,7 @@ class ScenarioStore:
     def save(self, slug: str, scn: Scenario, expected_stamp: str | None, note: str = "") -> ScenarioInfo:
         """Save over an existing scenario; refuses if someone else saved since `expected_stamp`."""
         if slug in self.read_only:
-            raise ReadOnlyError("内置基准情景只读：请用“另存为”保存为新情景。",
-                                "The shipped baseline is read-only: use 'save as' to keep changes.")
+            raise ReadOnlyError.of("baseline_read_only")
         folder = self._folder(slug)
         self._check_valid(scn)
         staged = self._stage(scn, note)
@@ -323,9 +321,7 @@ class ScenarioStore:
             with self._lock(slug):
                 current = files_stamp(folder) if folder.exists() else None
                 if folder.exists() and expected_stamp is not None and current != expected_stamp:
-                    raise ConflictError("保存冲突：此情景已被其他人或其他会话修改。请“另存为”新名称，或重新打开后再改。",
-                                        "Save conflict: someone else changed this scenario since you opened it. "
-                                        "Use 'save as' under a new name, or reopen it and redo your change.")
+                    raise ConflictError.of("conflict_changed")
                 version = int(self._meta(folder).get("version", 0)) if folder.exists() else 0
                 self._write_meta(staged, version + 1, note)
                 if folder.exists():
@@ -342,9 +338,7 @@ class ScenarioStore:
                         raise
                     # another process's recover() put the previous version back meanwhile: nothing is lost,
                     # but this save did not happen
-                    raise ConflictError("保存冲突：另一会话同时恢复了此情景，本次未保存。请重新打开后再保存，或“另存为”。",
-                                        "Save conflict: another session restored this scenario at the same time; "
-                                        "nothing was saved. Reopen it and save again, or use 'save as'.") from None
+                    raise ConflictError.of("conflict_restored") from None
                 _fsync_dir(self.root)
         finally:
             if staged.exists():
@@ -358,15 +352,14 @@ class ScenarioStore:
         """Save under a new name (a new folder); refuses an existing name."""
         slug = slugify(name)
         if self.exists(slug):
-            raise StoreError(f"已有同名情景“{name}”，请换一个名称。", f"A scenario named '{name}' already exists.")
+            raise StoreError.of("name_taken", name=name)
         scn = scn.with_param("scenario", "name", name.strip())
         self._check_valid(scn)
         staged = self._stage(scn, note)
         try:
             with self._lock(slug):
                 if self._folder(slug).exists():
-                    raise StoreError(f"已有同名情景“{name}”，请换一个名称。",
-                                     f"A scenario named '{name}' already exists.")
+                    raise StoreError.of("name_taken", name=name)
                 self._write_meta(staged, 1, note)
                 os.rename(staged, self._folder(slug))
                 _fsync_dir(self.root)
@@ -387,13 +380,13 @@ class ScenarioStore:
     @_disk_errors_as_store_errors
     def rename(self, slug: str, new_name: str) -> ScenarioInfo:
         if slug in self.read_only:
-            raise ReadOnlyError("内置基准情景不能改名。", "The shipped baseline cannot be renamed.")
+            raise ReadOnlyError.of("baseline_rename")
         new_slug = slugify(new_name)
         scn, problems, stamp = self.open(slug)
         if scn is None:
             raise InvalidScenarioError(problems)
         if new_slug != slug and self.exists(new_slug):
-            raise StoreError(f"已有同名情景“{new_name}”。", f"A scenario named '{new_name}' already exists.")
+            raise StoreError.of("name_exists", name=new_name)
         if new_slug != slug:
             with self._lock(slug):
                 os.rename(self._folder(slug), self._folder(new_slug))
@@ -406,10 +399,10 @@ class ScenarioStore:
     def delete(self, slug: str) -> str:
         """Move to the trash (recoverable); returns the trash entry name."""
         if slug in self.read_only:
-            raise ReadOnlyError("内置基准情景不能删除。", "The shipped baseline cannot be deleted.")
+            raise ReadOnlyError.of("baseline_delete")
         folder = self._folder(slug)
         if not folder.exists():
-            raise StoreError(f"情景 {slug} 不存在。", f"Scenario {slug} does not exist.")
+            raise StoreError.of("not_found", slug=slug)
         trash = self.root / ".trash"
         trash.mkdir(exist_ok=True)
         entry = f"{slug}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
@@ -428,7 +421,7 @@ class ScenarioStore:
     def restore_from_trash(self, entry: str) -> ScenarioInfo:
         t = (self.root / ".trash" / entry).resolve()
         if t.parent != (self.root / ".trash").resolve() or not (t / "current").is_dir():
-            raise StoreError("回收站中没有这个条目。", "No such entry in the trash.")
+            raise StoreError.of("no_trash_entry")
         slug = re.sub(r"-\d{8}-\d{6}-[0-9a-f]{4}$", "", entry)
         if self.exists(slug):
             slug = f"{slug}-restored-{uuid.uuid4().hex[:4]}"
@@ -458,7 +451,7 @@ class ScenarioStore:
         self._folder(slug)  # refuses identifiers that would leave the store
         d = self._versions(slug) / f"v{int(version):04d}"
         if not d.is_dir():
-            raise StoreError(f"没有版本 {version}。", f"No version {version}.")
+            raise StoreError.of("no_version", version=version)
         scn, problems = load_checked(d)
         if scn is None:
             raise InvalidScenarioError(problems)

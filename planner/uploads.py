@@ -16,7 +16,8 @@ from pathlib import PurePosixPath
 import pandas as pd
 
 from planner import schema
-from planner.scenario import TOML_NAME, FileReadError, RawFolder, cell_text, decode_bytes, parse_csv_text
+from planner.csvio import FileReadError, decode_bytes, parse_csv_text
+from planner.scenario import TOML_NAME, RawFolder, cell_text
 
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 

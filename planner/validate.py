@@ -1,7 +1,8 @@
 """Every check of a scenario's inputs, before the model sees them.
 
 Each problem names the file, the row as a spreadsheet shows it (header = row 1), the column or parameter, the bad
-value and a plain message in Chinese and English. Validation collects all problems and never raises.
+value and a plain message in Chinese and English (templates `validate.<code>` in the locale files). Validation
+collects all problems and never raises.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner import schema
+from planner import i18n, schema
 from planner.scenario import (TOML_NAME, FileReadError, RawFolder, Scenario, is_blank, parse_bool, parse_number,
                               read_folder)
 
@@ -32,15 +33,22 @@ class Problem:
     def text(self, lang: str = "zh") -> str:
         where = self.file
         if self.row is not None:
-            where += f" 第{self.row}行" if lang == "zh" else f" row {self.row}"
+            where += i18n.t("validate.where_row", lang, row=self.row)
         if self.column:
             where += f" [{self.column}]"
         msg = self.message_zh if lang == "zh" else self.message_en
-        value = f"（值：{self.value}）" if lang == "zh" else f" (value: {self.value})"
-        return f"{where}: {msg}{value if self.value != '' else ''}"
+        value = i18n.t("validate.value_suffix", lang, value=self.value) if self.value != "" else ""
+        return f"{where}: {msg}{value}"
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _problem(file: str, row: int | None, column: str, value: str, code: str, severity: str = "error", /,
+             **fmt) -> Problem:
+    """A Problem whose zh and en messages are the locale template validate.<code>, filled with fmt."""
+    zh, en = i18n.both(f"validate.{code}", **fmt)
+    return Problem(file, row, column, value, zh, en, severity)
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
@@ -63,15 +71,14 @@ def load_checked(folder) -> tuple[Scenario | None, list[Problem]]:
     try:
         folder = Path(folder)
         if not folder.is_dir():
-            return None, [Problem(str(folder), None, "", "", "情景文件夹不存在。", "The scenario folder does not exist.")]
+            return None, [_problem(str(folder), None, "", "", "folder_missing")]
         raw = read_folder(folder)
         problems = validate_raw(raw)
         if errors(problems):
             return None, problems
         return Scenario.from_raw(raw.settings, raw.tables), problems
     except Exception as exc:  # validation never raises: an unexpected failure is itself a problem
-        return None, [Problem(str(folder), None, "", "", f"读取时出现意外错误：{exc}",
-                              f"Unexpected error while reading: {exc}")]
+        return None, [_problem(str(folder), None, "", "", "read_crashed", error=exc)]
 
 
 def validate_scenario(scn: Scenario) -> list[Problem]:
@@ -84,7 +91,7 @@ def validate_raw(raw: RawFolder) -> list[Problem]:
     try:
         return _validate_raw(raw)
     except Exception as exc:
-        return [Problem("", None, "", "", f"检查时出现意外错误：{exc}", f"Unexpected error while checking: {exc}")]
+        return [_problem("", None, "", "", "check_crashed", error=exc)]
 
 
 def _validate_raw(raw: RawFolder) -> list[Problem]:
@@ -94,9 +101,9 @@ def _validate_raw(raw: RawFolder) -> list[Problem]:
         unreadable.add(filename)
         out.append(Problem(filename, None, "", "", err.message_zh, err.message_en))
     if raw.settings is None and TOML_NAME not in unreadable:
-        out.append(Problem(TOML_NAME, None, "", "", "缺少文件 scenario.toml。", "Missing file scenario.toml."))
+        out.append(_problem(TOML_NAME, None, "", "", "missing_file", filename=TOML_NAME))
     if raw.tables.get("counties") is None and "counties.csv" not in unreadable:
-        out.append(Problem("counties.csv", None, "", "", "缺少文件 counties.csv。", "Missing file counties.csv."))
+        out.append(_problem("counties.csv", None, "", "", "missing_file", filename="counties.csv"))
     if raw.settings is not None:
         out += _check_settings(raw.settings)
     counties = raw.tables.get("counties")
@@ -148,10 +155,8 @@ def _check_objective_scale(raw: RawFolder) -> list[Problem]:
     price = max(prices, default=0.0)
     if weight * price <= MAX_NUMBER:
         return []
-    return [Problem(TOML_NAME, None, f"rules.{key}", _show(rules.get(key)),
-                    f"优先权重 × 价格（{weight:.3g} × {price:.3g}）超过 {MAX_NUMBER:.0e}，求解器无法可靠求解；请减小权重或价格。",
-                    f"Priority weight × price ({weight:.3g} × {price:.3g}) exceeds {MAX_NUMBER:.0e}, more than the "
-                    f"solver can handle reliably; use a smaller weight or price.")]
+    return [_problem(TOML_NAME, None, f"rules.{key}", _show(rules.get(key)), "objective_scale", weight=weight,
+                     price=price, limit=MAX_NUMBER)]
 
 
 # --------------------------------------------------------------------------- settings
@@ -161,17 +166,15 @@ def _check_settings(settings: dict) -> list[Problem]:
     known_sections = {p.section for p in schema.PARAMS}
     for section, body in settings.items():
         if section not in known_sections:
-            out.append(Problem(TOML_NAME, None, f"[{section}]", "", "未知的节，已保留但不使用。",
-                               "Unknown section: kept but not used.", "warning"))
+            out.append(_problem(TOML_NAME, None, f"[{section}]", "", "unknown_section", "warning"))
             continue
         if not isinstance(body, dict):
-            out.append(Problem(TOML_NAME, None, f"[{section}]", str(body), "应为一个节（表）。",
-                               "Should be a [section] table.", "error"))
+            out.append(_problem(TOML_NAME, None, f"[{section}]", str(body), "not_a_section"))
             continue
         for key in body:
             if (section, key) not in schema.PARAMS_BY_KEY:
-                out.append(Problem(TOML_NAME, None, f"{section}.{key}", _show(body[key]), "未知参数，已保留但不使用。",
-                                   "Unknown parameter: kept but not used.", "warning"))
+                out.append(_problem(TOML_NAME, None, f"{section}.{key}", _show(body[key]), "unknown_param",
+                                    "warning"))
     for p in schema.PARAMS:
         body = settings.get(p.section)
         if not isinstance(body, dict) or p.key not in body:
@@ -180,24 +183,20 @@ def _check_settings(settings: dict) -> list[Problem]:
         where = f"{p.section}.{p.key}"
         if p.kind == "text":
             if not isinstance(value, str):
-                out.append(Problem(TOML_NAME, None, where, _show(value), "应为文本（用引号括起）。",
-                                   "Should be text (in quotes)."))
+                out.append(_problem(TOML_NAME, None, where, _show(value), "not_text"))
         elif p.kind == "bool":
             if not isinstance(value, bool):
-                out.append(Problem(TOML_NAME, None, where, _show(value), "应为 true 或 false。",
-                                   "Should be true or false."))
+                out.append(_problem(TOML_NAME, None, where, _show(value), "not_bool_param"))
         elif p.kind == "choice":
             if value not in p.allowed:
                 allowed = " | ".join(p.allowed)
-                out.append(Problem(TOML_NAME, None, where, _show(value), f"取值无效，允许：{allowed}。",
-                                   f"Invalid value; allowed: {allowed}."))
+                out.append(_problem(TOML_NAME, None, where, _show(value), "bad_choice", allowed=allowed))
         else:
             out += _check_number_param(p, value, where)
     pricing = settings.get("pricing") if isinstance(settings.get("pricing"), dict) else {}
     lo, hi = pricing.get("guide_floor"), pricing.get("guide_ceiling")
     if _is_num(lo) and _is_num(hi) and lo > hi:
-        out.append(Problem(TOML_NAME, None, "pricing.guide_floor", _show(lo), "指导价下限高于上限。",
-                           "The guidance floor is above the guidance ceiling."))
+        out.append(_problem(TOML_NAME, None, "pricing.guide_floor", _show(lo), "guide_floor_above_ceiling"))
     return out
 
 
@@ -207,25 +206,22 @@ def _is_num(v) -> bool:
 
 def _check_number_param(p: schema.Param, value, where: str) -> list[Problem]:
     if not _is_num(value):
-        return [Problem(TOML_NAME, None, where, _show(value), "应为数字（不加引号）。", "Should be a number (no quotes).")]
+        return [_problem(TOML_NAME, None, where, _show(value), "not_number_param")]
     if p.kind == "integer" and value != int(value):
-        return [Problem(TOML_NAME, None, where, _show(value), "应为整数。", "Should be a whole number.")]
+        return [_problem(TOML_NAME, None, where, _show(value), "not_integer")]
     if abs(value) > MAX_NUMBER:  # as for cells: beyond this the solver refuses the model (a lot of 1e20 亩 ...)
-        return [Problem(TOML_NAME, None, where, _show(value), f"数值过大（绝对值不超过 {MAX_NUMBER:.0e}）。",
-                        f"Number is too large (at most {MAX_NUMBER:.0e} in absolute value).")]
+        return [_problem(TOML_NAME, None, where, _show(value), "too_large_param", limit=MAX_NUMBER)]
     return _range_problem(TOML_NAME, None, where, value, p.minimum, p.maximum)
 
 
 def _range_problem(file, row, column, value, minimum, maximum) -> list[Problem]:
     if minimum is not None and value < minimum:
         if minimum == 0:
-            return [Problem(file, row, column, _show(value), "不能为负数。", "Must not be negative.")]
-        return [Problem(file, row, column, _show(value), f"应在 {_fmt(minimum)}–{_fmt(maximum)} 之间。",
-                        f"Must be between {_fmt(minimum)} and {_fmt(maximum)}.")]
+            return [_problem(file, row, column, _show(value), "negative")]
+        return [_problem(file, row, column, _show(value), "out_of_range", lo=_fmt(minimum), hi=_fmt(maximum))]
     if maximum is not None and value > maximum:
         lo = _fmt(minimum) if minimum is not None else "−∞"
-        return [Problem(file, row, column, _show(value), f"应在 {lo}–{_fmt(maximum)} 之间。",
-                        f"Must be between {lo} and {_fmt(maximum)}.")]
+        return [_problem(file, row, column, _show(value), "out_of_range", lo=lo, hi=_fmt(maximum))]
     return []
 
 
@@ -252,36 +248,39 @@ def _check_table(table: str, df: pd.DataFrame) -> list[Problem]:
     out = []
     df = df.rename(columns=lambda c: str(c).strip().lower())
     for dup in df.attrs.get("duplicate_headers", []):
-        out.append(Problem(filename, 1, dup, "", "列名重复。", "Duplicate column name."))
+        out.append(_problem(filename, 1, dup, "", "duplicate_header"))
     for row in df.attrs.get("overflow_rows", []):
-        out.append(Problem(filename, row, "", "", "此行的单元格比表头多。", "This row has more cells than the header."))
+        out.append(_problem(filename, row, "", "", "overflow_row"))
     rows = _row_numbers(df)
     for col in columns:
         if col.name not in df.columns:
             if col.required:
-                out.append(Problem(filename, 1, col.name, "", f"缺少必需的列 {col.name}（{col.label_zh}）。",
-                                   f"Missing required column {col.name} ({col.label_en})."))
+                out.append(_problem(filename, 1, col.name, "", "missing_column", name=col.name, label=_labels(col)))
             continue
         for row, value in zip(rows, df[col.name].tolist()):
             out += _check_cell(filename, row, col, value)
     return out
 
 
+def _labels(col: schema.Column) -> tuple[str, str]:
+    return i18n.label(col, "zh"), i18n.label(col, "en")
+
+
 def _check_cell(filename: str, row: int, col: schema.Column, value) -> list[Problem]:
     if is_blank(value):
         if col.cell_required:
-            return [Problem(filename, row, col.name, "", f"{col.label_zh}不能为空。", f"{col.label_en} must not be blank.")]
+            return [_problem(filename, row, col.name, "", "blank_cell", label=_labels(col))]
         return []
     shown = _show(value)
     if col.kind in ("number", "integer"):
         try:
             number = parse_number(value)
         except (ValueError, TypeError):
-            return [Problem(filename, row, col.name, shown, "应为数字。", "Should be a number.")]
+            return [_problem(filename, row, col.name, shown, "not_number")]
         if col.kind == "integer" and number != int(number):
-            return [Problem(filename, row, col.name, shown, "应为整数。", "Should be a whole number.")]
+            return [_problem(filename, row, col.name, shown, "not_integer")]
         if abs(number) > MAX_NUMBER:
-            return [Problem(filename, row, col.name, shown, "数值过大。", "Number is too large.")]
+            return [_problem(filename, row, col.name, shown, "too_large")]
         # report the cell as typed ("16", "1,200"), not the parsed float ("16.0", "1200.0")
         return [replace(p, value=shown) for p in
                 _range_problem(filename, row, col.name, number, col.minimum, col.maximum)]
@@ -289,15 +288,14 @@ def _check_cell(filename: str, row: int, col: schema.Column, value) -> list[Prob
         try:
             parse_bool(value)
         except (ValueError, TypeError):
-            return [Problem(filename, row, col.name, shown, "应为 true/false（是/否）。", "Should be true/false.")]
+            return [_problem(filename, row, col.name, shown, "not_bool")]
         return []
     if col.kind == "category":
         text = str(value).strip()
         key = text.lower() if text.isascii() else text
         if key not in col.aliases and key not in col.allowed:
             allowed = " | ".join(col.allowed)
-            return [Problem(filename, row, col.name, shown, f"取值无效，允许：{allowed}（或中文名称）。",
-                            f"Invalid value; allowed: {allowed} (or the Chinese label).")]
+            return [_problem(filename, row, col.name, shown, "bad_category", allowed=allowed)]
     return []
 
 
@@ -319,8 +317,7 @@ def _check_counties(df: pd.DataFrame) -> list[Problem]:
                 continue
             code = str(code).strip()
             if code in first_row:
-                out.append(Problem("counties.csv", row, "code", code, f"县代码重复（首次出现在第{first_row[code]}行）。",
-                                   f"Duplicate county code (first seen in row {first_row[code]})."))
+                out.append(_problem("counties.csv", row, "code", code, "duplicate_county", first=first_row[code]))
             else:
                 first_row[code] = row
     get = lambda name: df[name].tolist() if name in df.columns else [None] * len(df)  # noqa: E731
@@ -328,15 +325,11 @@ def _check_counties(df: pd.DataFrame) -> list[Problem]:
                                                      get("surplus_mu"), get("poverty_class")):
         d = _num(demand)
         if d is not None and d > 0 and is_blank(ceiling):
-            out.append(Problem("counties.csv", row, "ceiling_price", "", "有指标需求的使用县必须填写最高价。",
-                               "A buyer with demand must have a ceiling price."))
+            out.append(_problem("counties.csv", row, "ceiling_price", "", "buyer_needs_ceiling"))
         s = _num(surplus)
         cls = schema.POVERTY_CLASS_ALIASES.get(str(pclass).strip().lower() if not is_blank(pclass) else "")
         if s is not None and s > 0 and cls == "none":
-            out.append(Problem("counties.csv", row, "surplus_mu", _show(surplus),
-                               "非贫困县的节余指标不能在省域内流转（第二条），不会出让。",
-                               "Not a listed poverty county: its surplus cannot be sold province-wide (article 2).",
-                               "warning"))
+            out.append(_problem("counties.csv", row, "surplus_mu", _show(surplus), "not_eligible_surplus", "warning"))
     return out
 
 
@@ -366,18 +359,15 @@ def _check_pairs(df: pd.DataFrame, counties: pd.DataFrame, settings: dict) -> li
         ok = True
         for col, code in (("seller_code", s), ("buyer_code", b)):
             if code and code not in lookup:
-                out.append(Problem("pairs.csv", row, col, code, "counties.csv 中没有这个县代码。",
-                                   "No county with this code in counties.csv."))
+                out.append(_problem("pairs.csv", row, col, code, "unknown_county"))
                 ok = False
         if not (s and b and ok):
             continue
         if s == b:
-            out.append(Problem("pairs.csv", row, "buyer_code", b, "出让县与使用县不能相同。",
-                               "Seller and buyer must be different counties."))
+            out.append(_problem("pairs.csv", row, "buyer_code", b, "same_county_pair"))
             continue
         if (s, b) in seen:
-            out.append(Problem("pairs.csv", row, "buyer_code", b, f"此配对重复（首次出现在第{seen[(s, b)]}行）。",
-                               f"Duplicate pair (first seen in row {seen[(s, b)]})."))
+            out.append(_problem("pairs.csv", row, "buyer_code", b, "duplicate_pair", first=seen[(s, b)]))
             continue
         seen[(s, b)] = row
         agreed = _num(rec.get("agreed_price"))
@@ -394,9 +384,8 @@ def _check_pairs(df: pd.DataFrame, counties: pd.DataFrame, settings: dict) -> li
         hi = min([x for x in highs if x is not None], default=math.inf)
         if agreed < lo - 1e-9 or agreed > hi + 1e-9:
             band = f"{_fmt(lo)}–{_fmt(hi) if math.isfinite(hi) else '∞'}"
-            out.append(Problem("pairs.csv", row, "agreed_price", _show(rec.get("agreed_price")),
-                               f"已商定价格不在该配对的价格区间 {band} 万元/亩内（第十五条）。",
-                               f"Agreed price lies outside the pair's band {band} 万元/亩 (article 15)."))
+            out.append(_problem("pairs.csv", row, "agreed_price", _show(rec.get("agreed_price")),
+                                "agreed_outside_band", band=band))
     return out
 
 
@@ -408,14 +397,11 @@ def _check_relocation(df: pd.DataFrame, codes: set[str], counties: pd.DataFrame)
         for col in ("county_code", "destination_code"):
             code = rec.get(col)
             if not is_blank(code) and str(code).strip() not in codes:
-                out.append(Problem("relocation.csv", row, col, str(code).strip(), "counties.csv 中没有这个县代码。",
-                                   "No county with this code in counties.csv."))
+                out.append(_problem("relocation.csv", row, col, str(code).strip(), "unknown_county"))
         key = (str(rec.get("county_code", "")).strip(), str(rec.get("group_id", "")).strip())
         if all(key):
             if key in seen:
-                out.append(Problem("relocation.csv", row, "group_id", key[1],
-                                   f"同一县的搬迁组编号重复（首次出现在第{seen[key]}行）。",
-                                   f"Duplicate group id within the county (first seen in row {seen[key]})."))
+                out.append(_problem("relocation.csv", row, "group_id", key[1], "duplicate_group", first=seen[key]))
             else:
                 seen[key] = row
     return out

@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import app_state
-import app_views as views
+from ui import state as app_state
+from ui.figures import flows
+from ui.figures import results as views
 from planner import load_checked, solve
 from planner.i18n import t
 from planner.scenario import scenario_files
@@ -364,17 +365,17 @@ def test_csv_exports_have_bom_and_localised_headers(baseline):
 def test_charts_build_offline(baseline):
     result = solve(baseline)
     for lang in ("zh", "en"):
-        flow = views.flow_chart(result.pairings, lang).to_dict()
-        geo = views.map_chart(baseline.counties, result.counties, result.pairings, lang).to_dict()
+        flow = flows.flow_chart(result.pairings, lang).to_dict()
+        geo = flows.map_chart(baseline.counties, result.counties, result.pairings, lang).to_dict()
         text = json.dumps([flow, geo], ensure_ascii=False)
         assert "http" not in text.replace("https://vega.github.io/schema", "")  # no tiles, no outside request
-    assert views.map_chart(baseline.counties.drop(columns=["lat", "lon"]), result.counties, result.pairings,
+    assert flows.map_chart(baseline.counties.drop(columns=["lat", "lon"]), result.counties, result.pairings,
                            "zh") is None
 
 
 def test_every_ui_key_is_translated():
     """Every literal key passed to tr()/t() in the app exists in both locale files."""
-    sources = [ROOT / "app.py", ROOT / "app_state.py", ROOT / "app_views.py", *sorted((ROOT / "pages").glob("*.py"))]
+    sources = [ROOT / "app.py", *sorted((ROOT / "ui").rglob("*.py")), *sorted((ROOT / "pages").glob("*.py"))]
     pattern = re.compile(r"""\b(?:tr|t)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
     keys = set()
     for path in sources:

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import app_compare_views as cv
+from ui.figures import compare as cv
 from planner import solve
 from planner.compare import compare
 from planner.store import ScenarioStore

@@ -13,8 +13,9 @@ from collections import OrderedDict
 import pandas as pd
 import pytest
 
-import app_state
-import proceeds_views as pv
+from ui import cache
+from ui import state as app_state
+from ui.figures import proceeds as pv
 from planner import load_checked, solve
 from planner.i18n import t
 from planner.proceeds import RULES, allocate, compare_rules
@@ -73,13 +74,13 @@ def test_page_renders_with_a_verdict_per_rule_in_chinese_and_english():
     assert [x.value for x in at.title] == ["Proceeds"]
     assert table(at, "Gini")["Rule"].tolist() == ["Per capita", "Per household", "By reclaimed area", "Hybrid (persons and area)"]
     assert any(s.value.startswith("Per capita: within each county people benefit equally") for s in at.success)
-    assert at.selectbox(key="proceeds_scope_en").value == pv.PROVINCE
+    assert at.selectbox(key="_w_proceeds_scope_en").value == pv.PROVINCE
 
 
 def test_one_county_shows_its_groups_and_per_capita_is_equal_there(solved):
     scn, pairings = solved
     at = proceeds_page()
-    at.selectbox(key="proceeds_scope_zh").set_value("220524").run()
+    at.selectbox(key="_w_proceeds_scope_zh").set_value("220524").run()
     assert not at.exception
     metrics = table(at, "基尼系数")
     per_capita = metrics[metrics["分配规则"] == "按人口"].iloc[0]
@@ -101,20 +102,20 @@ def test_one_county_shows_its_groups_and_per_capita_is_equal_there(solved):
 def test_changing_the_rule_changes_the_numbers_shown():
     at = proceeds_page()
     before = table(at, "复垦面积（亩）")["人均收益（万元/人）"].tolist()
-    assert at.selectbox(key="proceeds_detail_rule_zh").value == "per_capita"
-    at.selectbox(key="proceeds_detail_rule_zh").set_value("by_area").run()
+    assert at.selectbox(key="_w_proceeds_detail_rule_zh").value == "per_capita"
+    at.selectbox(key="_w_proceeds_detail_rule_zh").set_value("by_area").run()
     after = table(at, "复垦面积（亩）")["人均收益（万元/人）"].tolist()
     assert after != before
 
     # Fewer rules compared: fewer rows, and a reminder that 2-4 rules make a comparison.
-    at.multiselect(key="proceeds_rules").set_value(["per_capita", "by_area"]).run()
+    at.multiselect(key="_w_proceeds_rules").set_value(["per_capita", "by_area"]).run()
     assert table(at, "基尼系数")["分配规则"].tolist() == ["按人口", "按复垦面积"]
-    at.multiselect(key="proceeds_rules").set_value(["by_area"]).run()
+    at.multiselect(key="_w_proceeds_rules").set_value(["by_area"]).run()
     assert any(t("proceeds.rules_too_few", "zh") in i.value for i in at.info)
 
     # Adopting another rule in the parameters: applied to the working scenario, marked ★, the detail follows.
-    at.multiselect(key="proceeds_rules").set_value(list(RULES)).run()
-    at.selectbox(key="proceeds_detail_rule_zh").set_value("per_capita").run()
+    at.multiselect(key="_w_proceeds_rules").set_value(list(RULES)).run()
+    at.selectbox(key="_w_proceeds_detail_rule_zh").set_value("per_capita").run()
     rule_box = [s for s in at.selectbox if s.label == "分配规则"][0]
     rule_box.set_value("per_household")
     apply_button(at).click().run()
@@ -122,7 +123,7 @@ def test_changing_the_rule_changes_the_numbers_shown():
     assert at.session_state["scn"].param("proceeds", "rule") == "per_household"
     assert any(t("proceeds.params_applied", "zh") in s.value for s in at.success)
     assert table(at, "基尼系数").set_index("分配规则").loc["按户数", "当前采用"] == "★"
-    assert at.selectbox(key="proceeds_detail_rule_zh").value == "per_household"
+    assert at.selectbox(key="_w_proceeds_detail_rule_zh").value == "per_household"
     assert table(at, "复垦面积（亩）")["人均收益（万元/人）"].tolist() != before
     # Only the allocation changed: the solve is reused, no new run is asked for.
     assert not any(t("proceeds.no_solve", "zh") in i.value for i in at.info)
@@ -227,8 +228,8 @@ def test_views_add_up_and_charts_build(solved):
     assert len(moved) == int((alloc.groups["destination_code"] != alloc.groups["county_code"]).sum()) > 0
     # Only the model's inputs count for reusing a solve.
     changed = scn.with_param("proceeds", "collective_share", 0.3)
-    assert pv.model_key(changed) == pv.model_key(scn)
-    assert pv.model_key(scn.with_param("pricing", "bargaining_weight", 0.9)) != pv.model_key(scn)
+    assert cache.model_key(changed) == cache.model_key(scn)
+    assert cache.model_key(scn.with_param("pricing", "bargaining_weight", 0.9)) != cache.model_key(scn)
 
 
 def test_waterfall_shows_unallocated_money_and_nothing_for_a_county_without_proceeds():

@@ -331,7 +331,7 @@ def test_store_keys_are_translated():
     en = json.loads((ROOT / "planner" / "locales" / "en.store.json").read_text(encoding="utf-8"))
     assert set(zh) == set(en)
     sources = "".join((ROOT / p).read_text(encoding="utf-8") for p in
-                      ("app_store.py", "app_compare_views.py", "pages/5_compare.py"))
+                      ("ui/library.py", "ui/figures/compare.py", "ui/views/compare.py", "pages/5_compare.py"))
     used = set(re.findall(r"""["']((?:store|cmp)\.[a-z0-9_]+)["']""", sources))
     assert used and not sorted(used - set(zh))
     for key in zh:

@@ -75,7 +75,7 @@ def test_every_cli_csv_carries_the_audit_columns(tmp_path):
 def test_app_downloads_carry_the_audit_columns():
     import io
 
-    import app_views as views
+    from ui.figures import results as views
     from planner.explain import county_report
 
     scn, _ = load_checked(BASELINE)

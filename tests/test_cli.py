@@ -136,6 +136,26 @@ def test_solve_baseline_writes_pairings(baseline_highs):
     assert len({(r["seller_code"], r["buyer_code"]) for r in rows}) == len(rows)
 
 
+def test_solve_baseline_writes_report_and_agreement_documents(baseline_highs):
+    """DESIGN section 5: report.docx (the plan for people) and one agreements/*.docx per pairing."""
+    import docx
+
+    proc, out = baseline_highs
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = read_csv(out / "pairings.csv")
+    report = docx.Document(str(out / "report.docx"))
+    body = "\n".join(p.text for p in report.paragraphs)
+    cells = {c.text for t in report.tables for r in t.rows for c in r.cells}
+    scn, _ = load_checked(BASELINE)
+    assert scn.name in body
+    assert {r["seller_name"] for r in rows} <= cells and {r["buyer_name"] for r in rows} <= cells
+    agreements = sorted((out / "agreements").glob("*.docx"))
+    assert len(agreements) == len(rows)
+    first = docx.Document(str(agreements[0]))
+    text = "\n".join(p.text for p in first.paragraphs)
+    assert rows[0]["seller_name"] in text and rows[0]["buyer_name"] in text
+
+
 def test_solve_baseline_writes_summary(baseline_highs):
     _, out = baseline_highs
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

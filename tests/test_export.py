@@ -535,10 +535,10 @@ def test_cli_writes_workbook_ledger_and_agreements(tmp_path):
 
 
 def test_no_csv_is_written_around_csv_bytes():
-    """App and command line write CSV only through planner.export.csv_bytes (BOM, CRLF, formula-safe)."""
-    sources = [*sorted((ROOT / "planner").glob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
-               *sorted(ROOT.glob("app*.py")), *sorted(ROOT.glob("*_views.py"))]
-    allowed_writer = {"export.py", "uploads.py"}  # uploads: an in-memory conversion of Excel sheets for parsing
+    """App and command line write CSV only through planner.csvio.csv_bytes (BOM, CRLF, formula-safe)."""
+    sources = [*sorted((ROOT / "planner").rglob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
+               *sorted(ROOT.glob("app*.py")), *sorted(ROOT.glob("*_views.py")), *sorted((ROOT / "ui").rglob("*.py"))]
+    allowed_writer = {"csvio.py", "uploads.py"}  # uploads: an in-memory conversion of Excel sheets for parsing
     offenders = []
     for path in sources:
         text = path.read_text(encoding="utf-8")

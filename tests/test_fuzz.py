@@ -43,7 +43,8 @@ from planner.proceeds import allocate
 from planner.scenario import save_scenario, scenario_files
 from planner.validate import errors, load_checked, validate_scenario
 from tests.conftest import TINY_COUNTIES, TINY_PAIRS, TINY_RELOCATION, TINY_TOML, write_scenario
-from tests.independent import (market, objective_coefficients, objective_of, plan_from_pairings, shortfall_of,
+from tests.independent import (market, objective_coefficients, objective_of, plan_from_pairings, printed_slack,
+                               shortfall_of,
                                solve_independent, violations)
 
 STATUSES = {"optimal", "time_limit", "failed"}
@@ -571,13 +572,14 @@ def check_against_independent(scn, result):
     mk = market(scn)
     coef = float(np.max(np.abs(objective_coefficients(mk)))) if mk.pairs else 0.0
     slack = 2 * coef * 1e-9 * (1 + sum(v["surplus"] for v in mk.sellers.values())) if indep.shortfall > 0 else 0.0
-    assert math.isclose(shortfall_of(scn, x), indep.shortfall, rel_tol=1e-6, abs_tol=1e-4), \
+    # the plan as printed states quota to 0.01 亩 (DESIGN 4): recomputed values carry that much rounding
+    assert math.isclose(shortfall_of(scn, x), indep.shortfall, rel_tol=1e-6, abs_tol=0.01 * max(1, len(x))), \
         (shortfall_of(scn, x), indep.shortfall)
     assert math.isclose(result.objective, indep.objective, rel_tol=1e-6, abs_tol=1e-6 * scale + slack), \
         (result.objective, indep.objective)
-    # the plan as exported (quotas rounded to 1e-6 亩) is worth the same
-    assert math.isclose(objective_of(scn, x, a), indep.objective, rel_tol=1e-6, abs_tol=1e-4), \
-        (objective_of(scn, x, a), indep.objective)
+    # the plan as exported (quotas to 0.01 亩) is worth the same, within that rounding
+    assert math.isclose(objective_of(scn, x, a), indep.objective, rel_tol=1e-6,
+                        abs_tol=printed_slack(scn, result.pairings)), (objective_of(scn, x, a), indep.objective)
     return indep
 
 

@@ -1,9 +1,9 @@
 """The scenario store in the app: save, save as, clone, rename, delete (to the trash), history and restore.
 
-Streamlit side of `planner/store.py`, shared by the overview and the editor. The working scenario's folder (slug)
-and the version stamp this session got when it opened or last saved it live in session state (`scn_folder`,
-`scn_stamp`, see app_state.load_scenario). Every action is an on_click callback (see
-app_state.leave_legacy_pages_mode) that leaves a bilingual message in `store_msg`, shown by `feedback()` on the
+Streamlit side of `planner/store.py`, shared by the overview, the editor and the compare page. The working
+scenario's folder (slug) and the version stamp this session got when it opened or last saved it live in session
+state (`scn_folder`, `scn_stamp`, see ui.state.load_scenario). Every action is an on_click callback (see
+ui.state.leave_legacy_pages_mode) that leaves a bilingual message in `store_msg`, shown by `feedback()` on the
 next run. A save conflict (someone else saved the scenario since this session opened it) is kept in
 `store_conflict` until resolved: the edited scenario stays in the session and `feedback()` offers "save as".
 """
@@ -15,9 +15,11 @@ import tomllib
 import pandas as pd
 import streamlit as st
 
-import app_state as state
 from planner.i18n import LANGS, t
 from planner.store import ConflictError, InvalidScenarioError, StoreError, slugify
+from ui import state
+from ui.i18n import lang, tr
+from ui.widgets import problems_table
 
 TRASH_ENTRY = re.compile(r"^(?P<slug>.+)-(?P<date>\d{8})-(?P<time>\d{6})-[0-9a-f]{4}$")
 
@@ -26,7 +28,7 @@ TRASH_ENTRY = re.compile(r"^(?P<slug>.+)-(?P<date>\d{8})-(?P<time>\d{6})-[0-9a-f
 
 
 def _message(kind: str, key: str, **fmt) -> None:
-    st.session_state.store_msg = (kind, {lang: t(key, lang, **fmt) for lang in LANGS}, [])
+    st.session_state.store_msg = (kind, {lg: t(key, lg, **fmt) for lg in LANGS}, [])
 
 
 def _refused(exc: StoreError) -> None:
@@ -40,42 +42,31 @@ def feedback() -> None:
     if msg is not None:
         kind, texts, problems = msg
         icon = {"ok": ":material/check_circle:", "error": ":material/error:"}.get(kind, ":material/info:")
-        {"ok": st.success, "error": st.error}.get(kind, st.info)(texts.get(state.lang(), texts["zh"]), icon=icon)
+        {"ok": st.success, "error": st.error}.get(kind, st.info)(texts.get(lang(), texts["zh"]), icon=icon)
         if problems:
-            import app_views as views
-
-            st.dataframe(views.problems_view(problems, state.lang()), hide_index=True)
+            problems_table(problems)
     conflict = st.session_state.get("store_conflict")
     if conflict:
         with st.container(border=True):
-            st.error(conflict[state.lang()], icon=":material/sync_problem:")
-            st.caption(state.tr("store.conflict_kept"))
-            save_as_form("conflict", default=state.tr("store.conflict_default_name",
+            st.error(conflict[lang()], icon=":material/sync_problem:")
+            st.caption(tr("store.conflict_kept"))
+            save_as_form("conflict", default=tr("store.conflict_default_name",
                                                         name=(state.working().name if state.working() else "")))
-            st.button(state.tr("store.conflict_reopen"), icon=":material/refresh:", key="store_conflict_reopen",
+            st.button(tr("store.conflict_reopen"), icon=":material/refresh:", key="store_conflict_reopen",
                       on_click=state.load_scenario, args=(conflict["slug"],),
-                      help=state.tr("store.conflict_reopen_help"))
+                      help=tr("store.conflict_reopen_help"))
 
 
 # --------------------------------------------------------------------------- state after an action
 
 
-def _opened(scn, slug: str, stamp: str, reset_editor: bool = True) -> None:
-    state.set_working(scn, folder=slug, original=True, reset_editor=reset_editor)
-    ss = st.session_state
-    ss.scn_stamp = stamp
-    ss.scn_detached = False
-    ss.load_problems = []
-    ss.pop("store_conflict", None)
-
-
 def _reopen(slug: str) -> bool:
     scn, problems, stamp = state.store().open(slug)
     if scn is None:
-        st.session_state.store_msg = ("error", {lang: t("store.reopen_failed", lang, folder=slug) for lang in LANGS},
+        st.session_state.store_msg = ("error", {lg: t("store.reopen_failed", lg, folder=slug) for lg in LANGS},
                                       problems)
         return False
-    _opened(scn, slug, stamp)
+    state.opened(scn, slug, stamp)
     return True
 
 
@@ -98,7 +89,7 @@ def save_current() -> None:
     except StoreError as exc:
         _refused(exc)
         return
-    _opened(scn, slug, info.stamp, reset_editor=False)
+    state.opened(scn, slug, info.stamp, reset_editor=False)
     _message("ok", "store.saved", name=info.name, version=info.version)
 
 
@@ -116,7 +107,7 @@ def save_as_current(key: str) -> None:
         _refused(exc)
         return
     # the editor is reset so that the name field in the parameters shows the new name
-    _opened(scn.with_param("scenario", "name", name), info.slug, info.stamp, reset_editor=True)
+    state.opened(scn.with_param("scenario", "name", name), info.slug, info.stamp, reset_editor=True)
     st.session_state[key] = ""
     popover = key.replace("store_save_as_name_", "store_save_as_pop_")
     if popover in st.session_state:
@@ -230,34 +221,34 @@ def _name_preview(key: str) -> None:
     try:
         slug = slugify(name)
     except StoreError as exc:
-        st.caption(f":red[{exc.text(state.lang())}]")
+        st.caption(f":red[{exc.text(lang())}]")
         return
     if state.store().exists(slug):
-        st.caption(f":red[{state.tr('store.name_taken', name=name)}]")
+        st.caption(f":red[{tr('store.name_taken', name=name)}]")
     else:
-        st.caption(state.tr("store.folder_preview", folder=slug))
+        st.caption(tr("store.folder_preview", folder=slug))
 
 
 def save_blocker() -> str | None:
     """Why the working scenario cannot be saved over its folder right now (None: it can)."""
     if state.working() is None:
-        return state.tr("store.no_scenario")
+        return tr("store.no_scenario")
     if int(st.session_state.get("editor_errors", 0)):
-        return state.tr("store.fix_errors_first")
+        return tr("store.fix_errors_first")
     slug = state.folder_name()
     if not slug:
-        return state.tr("store.not_in_store")
+        return tr("store.not_in_store")
     if is_read_only(slug):
-        return state.tr("store.read_only_help")
+        return tr("store.read_only_help")
     if not state.has_unsaved_changes():
-        return state.tr("store.nothing_to_save")
+        return tr("store.nothing_to_save")
     return None
 
 
 def save_button(where, key: str = "store_save") -> None:
     blocker = save_blocker()
-    where.button(state.tr("store.save"), icon=":material/save:", type="primary" if blocker is None else "secondary",
-                 disabled=blocker is not None, help=blocker or state.tr("store.save_help"), key=key,
+    where.button(tr("store.save"), icon=":material/save:", type="primary" if blocker is None else "secondary",
+                 disabled=blocker is not None, help=blocker or tr("store.save_help"), key=key,
                  on_click=save_current)
 
 
@@ -265,18 +256,18 @@ def save_as_form(prefix: str, default: str = "") -> None:
     key = f"store_save_as_name_{prefix}"
     if key not in st.session_state:
         st.session_state[key] = default
-    st.text_input(state.tr("store.new_name"), key=key, placeholder=state.tr("store.new_name_placeholder"),
-                  help=state.tr("store.new_name_help"))
+    st.text_input(tr("store.new_name"), key=key, placeholder=tr("store.new_name_placeholder"),
+                  help=tr("store.new_name_help"))
     _name_preview(key)
     blocked = int(st.session_state.get("editor_errors", 0)) > 0
-    st.button(state.tr("store.save_as_go"), icon=":material/save_as:", key=f"store_save_as_go_{prefix}",
+    st.button(tr("store.save_as_go"), icon=":material/save_as:", key=f"store_save_as_go_{prefix}",
               on_click=save_as_current, args=(key,), disabled=blocked,
-              help=state.tr("store.fix_errors_first") if blocked else state.tr("store.save_as_help"))
+              help=tr("store.fix_errors_first") if blocked else tr("store.save_as_help"))
 
 
 def save_as_popover(where, prefix: str) -> None:
     # a tracked popover (key + on_change) so that a successful save-as can close it and show its message
-    with where.popover(state.tr("store.save_as"), icon=":material/save_as:", key=f"store_save_as_pop_{prefix}",
+    with where.popover(tr("store.save_as"), icon=":material/save_as:", key=f"store_save_as_pop_{prefix}",
                        on_change="rerun"):
         save_as_form(prefix)
 
@@ -284,7 +275,7 @@ def save_as_popover(where, prefix: str) -> None:
 def read_only_note() -> None:
     """Under the save buttons, when the working scenario is the shipped baseline."""
     if is_read_only(state.folder_name()):
-        st.caption(state.tr("store.read_only_note"))
+        st.caption(tr("store.read_only_note"))
 
 
 # --------------------------------------------------------------------------- the panel
@@ -299,46 +290,46 @@ def _note(note: str) -> str:
         return ""
     m = re.fullmatch(r"restore v(\d+)", note)
     if m:
-        return state.tr("store.note_restore", version=int(m.group(1)))
+        return tr("store.note_restore", version=int(m.group(1)))
     m = re.fullmatch(r"clone of (.+)", note)
     if m:
-        return state.tr("store.note_clone", folder=m.group(1))
+        return tr("store.note_clone", folder=m.group(1))
     if note == "rename":
-        return state.tr("store.note_rename")
+        return tr("store.note_rename")
     return note
 
 
 def history_tab() -> None:
     slug = state.folder_name()
     if not slug:
-        st.info(state.tr("store.history_none"))
+        st.info(tr("store.history_none"))
         return
     try:
         rows = state.store().history(slug)
     except StoreError as exc:
-        st.error(exc.text(state.lang()))
+        st.error(exc.text(lang()))
         return
     table = pd.DataFrame({
-        state.tr("store.col_version"): [r["version"] for r in rows],
-        state.tr("store.col_saved_at"): [_when(r["saved_at"]) for r in rows],
-        state.tr("store.col_note"): [(state.tr("store.current") + " " if r["current"] else "") + _note(r["note"])
+        tr("store.col_version"): [r["version"] for r in rows],
+        tr("store.col_saved_at"): [_when(r["saved_at"]) for r in rows],
+        tr("store.col_note"): [(tr("store.current") + " " if r["current"] else "") + _note(r["note"])
                                      for r in rows],
     })
-    st.caption(state.tr("store.history_intro", folder=slug))
+    st.caption(tr("store.history_intro", folder=slug))
     st.dataframe(table, hide_index=True)
     earlier = [r["version"] for r in rows if not r["current"]]
     if not earlier:
-        st.caption(state.tr("store.history_only_current"))
+        st.caption(tr("store.history_only_current"))
         return
     # labels computed now (format functions run again outside the script under AppTest, in another language)
-    labels = {r["version"]: state.tr("store.version_label", version=r["version"], when=_when(r["saved_at"]))
+    labels = {r["version"]: tr("store.version_label", version=r["version"], when=_when(r["saved_at"]))
               for r in rows}
     cols = st.columns([2, 1], vertical_alignment="bottom")
-    cols[0].selectbox(state.tr("store.pick_version"), earlier, key="store_history_version", format_func=labels.get)
-    cols[1].button(state.tr("store.restore_version"), icon=":material/history:", key="store_restore_version",
-                   on_click=restore_version, help=state.tr("store.restore_version_help"))
+    cols[0].selectbox(tr("store.pick_version"), earlier, key="store_history_version", format_func=labels.get)
+    cols[1].button(tr("store.restore_version"), icon=":material/history:", key="store_restore_version",
+                   on_click=restore_version, help=tr("store.restore_version_help"))
     if state.has_unsaved_changes():
-        st.warning(state.tr("store.restore_replaces_edits"), icon=":material/warning:")
+        st.warning(tr("store.restore_replaces_edits"), icon=":material/warning:")
 
 
 def clone_tab(infos) -> None:
@@ -349,29 +340,29 @@ def clone_tab(infos) -> None:
     if st.session_state.get("store_clone_source") not in names:
         st.session_state.store_clone_source = current if current in names else next(iter(names))
     labels = {i.slug: picker_label(i.slug, i.name, i.read_only) for i in infos}
-    st.selectbox(state.tr("store.clone_source"), list(names), key="store_clone_source", format_func=labels.get)
-    st.text_input(state.tr("store.new_name"), key="store_clone_name",
-                  placeholder=state.tr("store.new_name_placeholder"))
+    st.selectbox(tr("store.clone_source"), list(names), key="store_clone_source", format_func=labels.get)
+    st.text_input(tr("store.new_name"), key="store_clone_name",
+                  placeholder=tr("store.new_name_placeholder"))
     _name_preview("store_clone_name")
-    st.button(state.tr("store.clone_go"), icon=":material/content_copy:", key="store_clone_go",
-              on_click=clone_selected, help=state.tr("store.clone_help"))
+    st.button(tr("store.clone_go"), icon=":material/content_copy:", key="store_clone_go",
+              on_click=clone_selected, help=tr("store.clone_help"))
 
 
 def rename_tab() -> None:
     slug = state.folder_name()
     blocker = None
     if not slug:
-        blocker = state.tr("store.not_in_store")
+        blocker = tr("store.not_in_store")
     elif is_read_only(slug):
-        blocker = state.tr("store.read_only_rename")
+        blocker = tr("store.read_only_rename")
     elif state.has_unsaved_changes():
-        blocker = state.tr("store.rename_save_first")
+        blocker = tr("store.rename_save_first")
     if blocker:
         st.caption(blocker)
-    st.text_input(state.tr("store.new_name"), key="store_rename_name", disabled=blocker is not None,
-                  placeholder=state.tr("store.new_name_placeholder"))
+    st.text_input(tr("store.new_name"), key="store_rename_name", disabled=blocker is not None,
+                  placeholder=tr("store.new_name_placeholder"))
     _name_preview("store_rename_name")
-    st.button(state.tr("store.rename_go"), icon=":material/drive_file_rename_outline:", key="store_rename_go",
+    st.button(tr("store.rename_go"), icon=":material/drive_file_rename_outline:", key="store_rename_go",
               on_click=rename_current, disabled=blocker is not None)
 
 
@@ -380,23 +371,23 @@ def delete_tab(infos) -> None:
     pending = st.session_state.get("store_delete_pending")
     if pending:
         with st.container(border=True):
-            st.warning(state.tr("store.delete_confirm", name=names.get(pending, pending), folder=pending),
+            st.warning(tr("store.delete_confirm", name=names.get(pending, pending), folder=pending),
                        icon=":material/delete:")
             row = st.container(horizontal=True)
-            row.button(state.tr("store.delete_yes"), type="primary", icon=":material/delete:",
+            row.button(tr("store.delete_yes"), type="primary", icon=":material/delete:",
                        key="store_delete_yes", on_click=confirm_delete)
-            row.button(state.tr("store.delete_no"), key="store_delete_no", on_click=cancel_delete)
+            row.button(tr("store.delete_no"), key="store_delete_no", on_click=cancel_delete)
         return
     if not names:
-        st.caption(state.tr("store.delete_nothing"))
+        st.caption(tr("store.delete_nothing"))
         return
     current = state.folder_name()
     if st.session_state.get("store_delete_target") not in names:
         st.session_state.store_delete_target = current if current in names else next(iter(names))
     labels = {slug: picker_label(slug, name, False) for slug, name in names.items()}
-    st.selectbox(state.tr("store.delete_which"), list(names), key="store_delete_target", format_func=labels.get)
-    st.caption(state.tr("store.delete_help"))
-    st.button(state.tr("store.delete"), icon=":material/delete:", key="store_delete", on_click=ask_delete)
+    st.selectbox(tr("store.delete_which"), list(names), key="store_delete_target", format_func=labels.get)
+    st.caption(tr("store.delete_help"))
+    st.button(tr("store.delete"), icon=":material/delete:", key="store_delete", on_click=ask_delete)
 
 
 def trash_rows() -> list[dict]:
@@ -421,25 +412,25 @@ def trash_rows() -> list[dict]:
 def trash_tab() -> None:
     rows = trash_rows()
     if not rows:
-        st.caption(state.tr("store.trash_empty"))
+        st.caption(tr("store.trash_empty"))
         return
-    st.caption(state.tr("store.trash_intro"))
-    st.dataframe(pd.DataFrame({state.tr("store.col_name"): [r["name"] for r in rows],
-                               state.tr("store.col_folder"): [r["slug"] for r in rows],
-                               state.tr("store.col_deleted_at"): [r["when"] for r in rows]}), hide_index=True)
+    st.caption(tr("store.trash_intro"))
+    st.dataframe(pd.DataFrame({tr("store.col_name"): [r["name"] for r in rows],
+                               tr("store.col_folder"): [r["slug"] for r in rows],
+                               tr("store.col_deleted_at"): [r["when"] for r in rows]}), hide_index=True)
     label = {r["entry"]: f"{r['name']}（{r['when']}）" for r in rows}
     if st.session_state.get("store_trash_entry") not in label:
         st.session_state.store_trash_entry = rows[0]["entry"]
     cols = st.columns([2, 1], vertical_alignment="bottom")
-    cols[0].selectbox(state.tr("store.trash_pick"), list(label), key="store_trash_entry", format_func=label.get)
-    cols[1].button(state.tr("store.trash_restore"), icon=":material/restore_from_trash:", key="store_trash_restore",
+    cols[0].selectbox(tr("store.trash_pick"), list(label), key="store_trash_entry", format_func=label.get)
+    cols[1].button(tr("store.trash_restore"), icon=":material/restore_from_trash:", key="store_trash_restore",
                    on_click=restore_trash)
 
 
 def picker_label(slug: str, name: str, read_only: bool) -> str:
     """How the scenario pickers show a scenario: its (Chinese) name, its folder, and 只读 for the baseline."""
-    en = state.lang() == "en"
-    tag = state.tr("store.read_only_tag")
+    en = lang() == "en"
+    tag = tr("store.read_only_tag")
     title = name if name and name != slug else ""
     if not title:
         return (f"{slug} ({tag})" if en else f"{slug}（{tag}）") if read_only else slug
@@ -456,8 +447,8 @@ def manage_panel(with_save: bool = True) -> None:
         save_as_popover(row, "panel")
         read_only_note()
     infos = state.scenario_infos()
-    tabs = st.tabs([state.tr("store.tab_history"), state.tr("store.tab_clone"), state.tr("store.tab_rename"),
-                    state.tr("store.tab_delete"), state.tr("store.tab_trash")], key="store_tabs", on_change="rerun")
+    tabs = st.tabs([tr("store.tab_history"), tr("store.tab_clone"), tr("store.tab_rename"),
+                    tr("store.tab_delete"), tr("store.tab_trash")], key="store_tabs", on_change="rerun")
     with tabs[0]:
         history_tab()
     with tabs[1]:

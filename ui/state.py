@@ -1,33 +1,25 @@
-"""Streamlit-side state shared by app.py and the pages: the working scenario, the solve cache, the editor's stable
-inputs, the language, and the shared sidebar.
+"""Streamlit-side state shared by app.py, the pages and ui/: the working scenario, the scenario store, the editor's
+version, the solver settings, and the guard that makes every page run inside app.py.
 
 Everything a user does works on one *working scenario* kept in `st.session_state`; it is always valid (edits and
-imports replace it only after `planner.validate` finds no error). Solve results are cached per browser session,
-keyed by the scenario's content hash and the solver settings, so revisiting a page never re-solves.
-
-The planner core (`planner/`) never imports this module; pages call it to read state and the core to compute.
+imports replace it only after `planner.validate` finds no error). Results computed from it are kept in ui/cache.py;
+widget values in ui/widgets.py. The planner core (`planner/`) never imports this module.
 """
 from __future__ import annotations
 
 import os
 import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from planner import schema
-from planner.explain import county_report, shadow_prices
-from planner.i18n import DEFAULT_LANG, LANGS, fmt_mu, t
-from planner.model import SolveResult, solve
 from planner.scenario import Scenario
 from planner.store import ScenarioInfo, ScenarioStore, StoreError
 from planner.validate import Problem, errors, validate_scenario
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 # The scenario store's folder; PLANNER_SCENARIOS_DIR overrides it (tests point it at a temporary copy).
 SCENARIOS_ENV = "PLANNER_SCENARIOS_DIR"
 SCENARIOS_DIR = Path(os.environ.get(SCENARIOS_ENV) or ROOT / "scenarios")
@@ -36,7 +28,6 @@ TABLES = ("counties", "pairs", "relocation")
 SOLVERS = ("highs", "cbc")
 DEFAULT_SOLVER = "highs"
 DEFAULT_TIME_LIMIT = 60.0
-MAX_CACHED_RESULTS = 8
 
 _RUN = threading.local()  # set while app.py runs in this script thread
 
@@ -79,19 +70,6 @@ def require_app() -> None:
     st.rerun()
 
 
-# --------------------------------------------------------------------------- language
-
-
-def lang() -> str:
-    value = st.session_state.get("lang", DEFAULT_LANG)
-    return value if value in LANGS else DEFAULT_LANG
-
-
-def tr(key: str, **fmt) -> str:
-    """Translate a UI key in the session's language."""
-    return t(key, lang(), **fmt)
-
-
 # --------------------------------------------------------------------------- scenarios on disk
 
 
@@ -123,15 +101,6 @@ def list_scenarios() -> list[str]:
     return slugs
 
 
-def scenario_title(folder: str) -> str:
-    """The name in scenarios/<folder>/scenario.toml ('' when unreadable); for the scenario picker."""
-    try:
-        name = store().info(folder).name
-    except (OSError, StoreError):
-        return ""
-    return "" if name == folder else name
-
-
 def init() -> None:
     """First run of a session: load the default scenario. Later runs: nothing."""
     ss = st.session_state
@@ -146,7 +115,6 @@ def init() -> None:
     ss.setdefault("load_problems", [])
     ss.setdefault("editor_ver", 0)
     ss.setdefault("editor_errors", 0)
-    ss.setdefault("results", OrderedDict())
     ss.setdefault("solver", DEFAULT_SOLVER)
     ss.setdefault("time_limit", DEFAULT_TIME_LIMIT)
     names = list_scenarios()
@@ -168,12 +136,18 @@ def load_scenario(folder: str) -> tuple[bool, list[Problem]]:
     if scn is None:
         st.session_state.load_problems = problems
         return False, problems
-    st.session_state.load_problems = []
-    set_working(scn, folder=folder, original=True)
-    st.session_state.scn_stamp = stamp
-    st.session_state.scn_detached = False
-    st.session_state.pop("store_conflict", None)
+    opened(scn, folder, stamp)
     return True, problems
+
+
+def opened(scn: Scenario, folder: str, stamp: str, reset_editor: bool = True) -> None:
+    """`scn` is now the working scenario as stored in `folder` at version `stamp` (opened or just saved)."""
+    set_working(scn, folder=folder, original=True, reset_editor=reset_editor)
+    ss = st.session_state
+    ss.scn_stamp = stamp
+    ss.scn_detached = False
+    ss.load_problems = []
+    ss.pop("store_conflict", None)
 
 
 def folder_stamp() -> str | None:
@@ -193,6 +167,11 @@ def folder_name() -> str | None:
     return st.session_state.get("scn_folder")
 
 
+def file_stem() -> str:
+    """How downloaded files are named: the working scenario's folder."""
+    return folder_name() or "scenario"
+
+
 def set_working(scn: Scenario, *, folder: str | None = None, original: bool = False,
                 reset_editor: bool = True) -> None:
     """Make a *valid* scenario the working one. `original=True`: it is also what 'discard' returns to (as loaded or
@@ -204,7 +183,17 @@ def set_working(scn: Scenario, *, folder: str | None = None, original: bool = Fa
         ss.scn_folder = folder
     ss.scn_problems = validate_scenario(scn)
     if reset_editor:
-        reset_editor_state(scn)
+        reset_editor_state()
+
+
+def apply_settings(settings: dict) -> list[Problem]:
+    """Replace the working scenario's settings when valid; returns the errors (nothing applied) or []."""
+    scn = working()
+    candidate = Scenario(settings, scn.counties, scn.pairs, scn.relocation)
+    problems = errors(validate_scenario(candidate))
+    if not problems:
+        set_working(normalised(candidate), reset_editor=False)
+    return problems
 
 
 def has_unsaved_changes() -> bool:
@@ -224,19 +213,23 @@ def discard_all_changes() -> None:
 
 def discard_pending_edits() -> None:
     """Drop editor edits that were not applied (because invalid); the editor shows the working scenario again."""
-    scn = working()
-    if scn is not None:
-        reset_editor_state(scn)
-    st.session_state.editor_errors = 0
+    reset_editor_state()
 
 
-# --------------------------------------------------------------------------- editor: stable inputs
+# --------------------------------------------------------------------------- editor version
 #
-# st.data_editor keeps the user's edits as a diff against the DataFrame passed in. Feeding its output back in as
-# the next input loses edits, so the input ("base") stays fixed in session state and edits are read from the
-# return value. The last returned table ("draft") is remembered: when the editor widget is created afresh (the user
-# left the page and came back, or switched language, which relabels the columns), the draft becomes the new base,
-# so no edit is lost. Loading, importing or discarding resets both and bumps the editor version (a new widget key).
+# The editor's widgets (tables, parameters, import fields) carry `editor_ver` in their keys. Loading, importing or
+# discarding bumps it: the widgets start afresh from the working scenario (ui/widgets.kept_table_editor).
+
+
+def editor_version() -> int:
+    return int(st.session_state.get("editor_ver", 0))
+
+
+def reset_editor_state() -> None:
+    ss = st.session_state
+    ss.editor_ver = editor_version() + 1
+    ss.editor_errors = 0
 
 
 def editor_frame(scn: Scenario, table: str) -> pd.DataFrame:
@@ -245,36 +238,6 @@ def editor_frame(scn: Scenario, table: str) -> pd.DataFrame:
     names = [c.name for c in schema.TABLES[table][1]]
     extra = [c for c in df.columns if c not in names]
     return df[names + extra].reset_index(drop=True).copy()
-
-
-def reset_editor_state(scn: Scenario) -> None:
-    ss = st.session_state
-    ss.editor_ver = int(ss.get("editor_ver", 0)) + 1
-    ss.editor_base = {tb: editor_frame(scn, tb) for tb in TABLES}
-    ss.editor_draft = {tb: frame.copy() for tb, frame in ss.editor_base.items()}
-    ss.editor_errors = 0
-
-
-def editor_key(table: str) -> str:
-    return f"editor_{table}_{st.session_state.get('editor_ver', 0)}_{lang()}"
-
-
-def editor_input(table: str) -> pd.DataFrame:
-    """The stable DataFrame to pass to st.data_editor for `table` in this run."""
-    ss = st.session_state
-    if "editor_base" not in ss:
-        scn = working()
-        if scn is None:
-            return pd.DataFrame()
-        reset_editor_state(scn)
-    if editor_key(table) not in ss:
-        # The widget is new in this run: start it from the last edited state.
-        ss.editor_base[table] = ss.editor_draft[table]
-    return ss.editor_base[table]
-
-
-def remember_edits(table: str, edited: pd.DataFrame) -> None:
-    st.session_state.editor_draft[table] = edited.reset_index(drop=True).copy()
 
 
 def candidate_from_tables(scn: Scenario, tables: dict[str, pd.DataFrame],
@@ -291,131 +254,28 @@ def normalised(candidate: Scenario) -> Scenario:
     return Scenario.from_raw(settings, raw)
 
 
-# --------------------------------------------------------------------------- solving, cached
-
-
-@dataclass
-class SolveEntry:
-    """One solve and its explanations (both languages), as the pages show them."""
-
-    result: SolveResult
-    report: pd.DataFrame  # explain.county_report: per-county figures with reason_zh / reason_en
-    shadow: pd.DataFrame  # explain.shadow_prices
-    explain_error: str = ""
+# --------------------------------------------------------------------------- solver settings
 
 
 def solver_settings() -> tuple[str, float | None]:
+    """(solver, time limit in seconds) picked on the pairings page; every solve in the session uses them."""
     ss = st.session_state
     solver = ss.get("solver", DEFAULT_SOLVER)
     limit = ss.get("time_limit", DEFAULT_TIME_LIMIT)
     return (solver if solver in SOLVERS else DEFAULT_SOLVER), (float(limit) if limit else None)
 
 
-def solve_key(scn: Scenario) -> tuple:
-    solver, limit = solver_settings()
-    return scn.content_hash(), solver, limit
-
-
-def cached_entry(scn: Scenario) -> SolveEntry | None:
-    return st.session_state.setdefault("results", OrderedDict()).get(solve_key(scn))
-
-
-def compute_entry(scn: Scenario, solver: str, time_limit: float | None) -> SolveEntry:
-    """Solve and explain (no Streamlit calls; raises only on a bug in the core)."""
-    result = solve(scn, solver=solver, time_limit=time_limit)
-    try:
-        report = county_report(scn, result)
-        shadow = shadow_prices(scn, result)
-        return SolveEntry(result, report, shadow)
-    except Exception as exc:  # noqa: BLE001 - explanations are secondary; show the pairings anyway
-        report = result.counties.assign(reason_code="", reason_zh="", reason_en="")
-        return SolveEntry(result, report, pd.DataFrame(columns=["kind", "code", "name", "shadow_price", "text_zh",
-                                                                "text_en"]), explain_error=str(exc))
-
-
-def get_entry(scn: Scenario, force: bool = False) -> SolveEntry | None:
-    """The cached solve of `scn`, or solve it now with visible progress. None when the solve itself crashed."""
-    ss = st.session_state
-    cache: OrderedDict = ss.setdefault("results", OrderedDict())
-    key = solve_key(scn)
-    if not force and key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    solver, limit = solver_settings()
-    with st.status(tr("solve.running"), expanded=False) as status:
-        st.write(tr("solve.step_build", sellers=len(scn.seller_codes()), buyers=len(scn.buyer_codes()),
-                    solver=solver))
-        t0 = time.perf_counter()
-        try:
-            entry = compute_entry(scn, solver, limit)
-        except Exception as exc:  # noqa: BLE001 - shown as a message, never as a traceback
-            status.update(label=tr("solve.crashed"), state="error", expanded=True)
-            st.write(tr("solve.crashed_detail", error=str(exc)))
-            return None
-        seconds = time.perf_counter() - t0
-        res = entry.result
-        st.write(tr("solve.step_done", status=tr(f"status.{res.status}"), seconds=f"{seconds:.2f}",
-                    matched=fmt_mu(res.totals.get("quota_matched_mu", 0.0))))
-        state = "complete" if res.status == "optimal" else "error"
-        status.update(label=tr("solve.done", seconds=f"{seconds:.2f}"), state=state)
-    cache[key] = entry
-    cache.move_to_end(key)
-    while len(cache) > MAX_CACHED_RESULTS:
-        cache.popitem(last=False)
-    return entry
-
-
-def show_solve_outcome(result: SolveResult) -> None:
-    """A one-line verdict on a solve: success, time limit, or failure, in plain words."""
-    if result.status == "optimal":
-        st.success(tr("solve.optimal", pairings=result.totals.get("pairings", 0),
-                      matched=fmt_mu(result.totals.get("quota_matched_mu", 0.0))))
-    elif result.status == "time_limit":
-        key = "solve.time_limit_with" if result.has_solution else "solve.time_limit_without"
-        st.warning(tr(key))
-    else:
-        st.error(tr("solve.failed", message=result.message))
-
-
-# --------------------------------------------------------------------------- sidebar
-
-
-def sidebar_status() -> None:
-    """The working scenario's name, where it comes from, and whether it is valid / has pending problems."""
-    scn = working()
-    st.caption(tr("sidebar.working"))
-    if scn is None:
-        st.warning(tr("sidebar.none"))
-        return
-    st.markdown(f"**{scn.name or tr('common.unnamed')}**")
-    folder = folder_name()
-    if folder:
-        st.caption(tr("sidebar.folder", folder=folder))
-    elif st.session_state.get("scn_detached"):
-        st.caption(tr("store.sidebar_detached"))
-    else:
-        st.caption(tr("sidebar.imported"))
-    pending = int(st.session_state.get("editor_errors", 0))
-    if pending:
-        st.error(tr("sidebar.pending_errors", n=pending), icon=":material/error:")
-    else:
-        warnings = len([p for p in st.session_state.get("scn_problems", []) if p.severity == "warning"])
-        st.success(tr("sidebar.valid", warnings=warnings) if warnings else tr("sidebar.valid_clean"),
-                   icon=":material/check_circle:")
-    if has_unsaved_changes():
-        st.warning(tr("sidebar.unsaved"), icon=":material/edit:")
-    entry = cached_entry(scn)
-    if entry is not None and entry.result.has_solution:
-        st.caption(tr("sidebar.solved", matched=fmt_mu(entry.result.totals.get("quota_matched_mu", 0.0))))
+def pending_errors() -> int:
+    """Errors in editor edits not applied yet (the working scenario is the last valid state)."""
+    return int(st.session_state.get("editor_errors", 0))
 
 
 def error_count(problems: list[Problem]) -> int:
     return len(errors(problems))
 
 
-__all__ = ["lang", "tr", "init", "scenarios_dir", "store", "scenario_infos", "list_scenarios", "scenario_title",
-           "load_scenario", "folder_stamp", "working", "original", "set_working",
-           "has_unsaved_changes", "discard_all_changes", "discard_pending_edits", "editor_frame", "editor_key",
-           "editor_input", "remember_edits", "candidate_from_tables", "normalised", "SolveEntry", "get_entry",
-           "cached_entry", "compute_entry", "solve_key", "show_solve_outcome", "sidebar_status", "TABLES",
-           "SOLVERS"]
+__all__ = ["init", "scenarios_dir", "store", "scenario_infos", "list_scenarios", "load_scenario", "opened",
+           "folder_stamp", "working", "original", "folder_name", "file_stem", "set_working", "apply_settings",
+           "has_unsaved_changes", "discard_all_changes", "discard_pending_edits", "editor_version",
+           "reset_editor_state", "editor_frame", "candidate_from_tables", "normalised", "solver_settings",
+           "pending_errors", "error_count", "TABLES", "SOLVERS"]

@@ -24,9 +24,9 @@ def eligible_seller(poverty_class: pd.Series) -> pd.Series:
     return poverty_class.isin(schema.SELLER_CLASSES)
 
 
-def sellers_table(scn: Scenario) -> pd.DataFrame:
-    """Counties that may sell (article 2): listed poverty counties with surplus."""
-    c = scn.counties
+def sellers_table(scn: Scenario, counties: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Counties that may sell (article 2): listed poverty counties with surplus (from their lots, when given)."""
+    c = scn.counties if counties is None else counties
     mask = eligible_seller(c["poverty_class"]) & (c["surplus_mu"].fillna(0) > TOL)
     s = c.loc[mask].copy()
     weights = {"national_key": float(scn.param("rules", "priority_weight_national_key")),
@@ -46,7 +46,7 @@ def buyers_table(scn: Scenario) -> pd.DataFrame:
 def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
                     buyers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every seller x buyer with its price band, price and admissibility (reason when not admissible)."""
-    sellers = sellers_table(scn) if sellers is None else sellers
+    sellers = sellers_table(scn, supply_counties(scn)) if sellers is None else sellers
     buyers = buyers_table(scn) if buyers is None else buyers
     ns, nb = len(sellers), len(buyers)
     si = np.repeat(np.arange(ns), nb)
@@ -66,6 +66,7 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
     pf = pc = pa = None
     excluded = np.zeros(len(df), dtype=bool)
     deal_mu = np.full(len(df), np.nan)
+    deal_year = np.full(len(df), np.nan)
     if len(over) and len(df):
         o = over.drop_duplicates(["seller_code", "buyer_code"]).set_index(["seller_code", "buyer_code"])
         key = pd.MultiIndex.from_arrays([df["seller_code"], df["buyer_code"]])
@@ -75,6 +76,9 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
         pa = o["agreed_price"].to_numpy(dtype=float)
         excluded = o["excluded"].fillna(False).to_numpy(dtype=bool)
         deal_mu = deal_quantity(o)
+        if "year" in o.columns:
+            deal_year = np.where(np.isnan(deal_mu), np.nan, pd.to_numeric(o["year"], errors="coerce")
+                                 .to_numpy(dtype=float))
     n = len(df)
     lo = sellers["floor"].to_numpy(dtype=float)[si] if n else np.zeros(0)
     hi = buyers["ceiling_price"].to_numpy(dtype=float)[bi] if n else np.zeros(0)
@@ -110,6 +114,7 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
     is_deal = ~np.isnan(deal_mu)
     reason[is_deal] = ""
     df["deal_mu"] = deal_mu
+    df["deal_year"] = deal_year
     df["excluded"] = excluded
     df["admissible"] = reason == ""
     df["reason"] = reason
@@ -169,6 +174,161 @@ def name_tokens(codes) -> dict[str, str]:
     return out
 
 
+# --------------------------------------------------------------------------- lots and years (articles 8, 14, 27)
+
+DEFAULT_SALEABLE = ("confirmed",)
+VALIDITY_YEARS = 4  # article 27: the measures are valid four years from issue
+
+
+def table(scn: Scenario, name: str) -> pd.DataFrame | None:
+    """An optional scenario table (lots, demand, payments), or None when the scenario has none."""
+    df = getattr(scn, name, None)
+    return df if isinstance(df, pd.DataFrame) and len(df) else None
+
+
+def _setting(scn: Scenario, section: str, key: str):
+    return (scn.settings.get(section) or {}).get(key)
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The years a plan runs over; `by_year` when demand.csv gives demand per year (then x carries a year)."""
+
+    start: int
+    end: int
+    by_year: bool
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.start, self.end + 1))
+
+
+def horizon(scn: Scenario) -> Horizon | None:
+    start = _setting(scn, "horizon", "start_year")
+    if start is None:
+        return None
+    end = _setting(scn, "horizon", "end_year")
+    end = int(start) + VALIDITY_YEARS - 1 if end is None else int(end)
+    return Horizon(int(start), end, table(scn, "demand") is not None)
+
+
+def lot_net_mu(lots: pd.DataFrame) -> np.ndarray:
+    """Net quota of a lot: area − used locally − kept for rural use (article 20) − turnover owed (article 14)."""
+    def col(name):
+        return pd.to_numeric(lots[name], errors="coerce").fillna(0.0).to_numpy(dtype=float) \
+            if name in lots.columns else np.zeros(len(lots))
+    return col("area_mu") - col("used_locally_mu") - col("reserved_rural_mu") - col("turnover_owed_mu")
+
+
+def saleable_statuses(scn: Scenario) -> tuple[str, ...]:
+    value = _setting(scn, "rules", "saleable_status")
+    if value is None:
+        return DEFAULT_SALEABLE
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def saleable_lots(scn: Scenario) -> pd.DataFrame | None:
+    """Lots that supply: status saleable, net > 0, ready by the end of the horizon. None without lots.csv."""
+    lots = table(scn, "lots")
+    if lots is None:
+        return None
+    out = lots.copy()
+    out["lot_idx"] = np.arange(len(out))
+    out["net_mu"] = lot_net_mu(out)
+    out["ready"] = pd.to_numeric(out.get("ready_year"), errors="coerce") if "ready_year" in out.columns \
+        else np.nan
+    keep = out["status"].isin(saleable_statuses(scn)) & (out["net_mu"] > TOL)
+    hz = horizon(scn)
+    if hz is not None:
+        keep &= ~(out["ready"] > hz.end)
+    return out.loc[keep].reset_index(drop=True)
+
+
+def supply_counties(scn: Scenario) -> pd.DataFrame:
+    """The counties table as supply sees it: with lots.csv, a county's surplus is the net quota of its saleable
+    lots and its grade the best of theirs (each lot keeps its own grade in the model)."""
+    lots = saleable_lots(scn)
+    if lots is None:
+        return scn.counties
+    c = scn.counties.copy()
+    code = c["code"].astype(str)
+    by = lots.assign(county_code=lots["county_code"].astype(str)).groupby("county_code")
+    c["surplus_mu"] = code.map(by["net_mu"].sum()).fillna(0.0).to_numpy(dtype=float)
+    if "reclaimed_quality_grade" in lots.columns:
+        best = by["reclaimed_quality_grade"].min()
+        c["reclaimed_quality_grade"] = code.map(best).astype(float).fillna(c["reclaimed_quality_grade"])
+    return c
+
+
+def supply_units(scn: Scenario, sellers: pd.DataFrame) -> pd.DataFrame:
+    """What sells: one unit per seller county, or one per saleable lot when the scenario has lots."""
+    lots = saleable_lots(scn)
+    if lots is None:
+        return pd.DataFrame({
+            "unit_id": sellers["code"].astype(str).to_numpy(dtype=object), "seller_idx": np.arange(len(sellers)),
+            "grade": sellers["reclaimed_quality_grade"].to_numpy(dtype=float),
+            "supply_mu": sellers["surplus_mu"].to_numpy(dtype=float), "ready": np.full(len(sellers), np.nan),
+            "lot_idx": np.full(len(sellers), -1)})
+    pos = {str(c): i for i, c in enumerate(sellers["code"])}
+    seller_idx = lots["county_code"].astype(str).map(pos)
+    lots = lots.loc[seller_idx.notna()].reset_index(drop=True)
+    seller_idx = seller_idx.dropna().astype(int).to_numpy()
+    grade = lots["reclaimed_quality_grade"].to_numpy(dtype=float) if "reclaimed_quality_grade" in lots.columns \
+        else np.full(len(lots), np.nan)
+    grade = np.where(np.isnan(grade), sellers["reclaimed_quality_grade"].to_numpy(dtype=float)[seller_idx], grade)
+    return pd.DataFrame({
+        "unit_id": lots["lot_id"].astype(str).to_numpy(dtype=object), "seller_idx": seller_idx, "grade": grade,
+        "supply_mu": lots["net_mu"].to_numpy(dtype=float), "ready": lots["ready"].to_numpy(dtype=float),
+        "lot_idx": lots["lot_idx"].to_numpy()})
+
+
+def flows(scn: Scenario, pairs: pd.DataFrame, units: pd.DataFrame, hz: Horizon | None) -> pd.DataFrame:
+    """The model's quota variables: one per (unit, buyer) of each admissible pair — and per year when demand is
+    given by year. A unit sells only from its ready year; a deal takes quota ready by its year."""
+    n_pairs = len(pairs)
+    order = np.argsort(units["seller_idx"].to_numpy(), kind="stable")
+    u_seller = units["seller_idx"].to_numpy()[order]
+    n_sellers = int(u_seller.max()) + 1 if len(u_seller) else 0
+    counts = np.bincount(u_seller, minlength=max(n_sellers, 1))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    si = pairs["seller_idx"].to_numpy() if n_pairs else np.zeros(0, dtype=np.int64)
+    per_pair = counts[si] if n_pairs and len(counts) else np.zeros(n_pairs, dtype=np.int64)
+    pair_idx = np.repeat(np.arange(n_pairs), per_pair)
+    offset = np.arange(len(pair_idx)) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    unit_idx = order[starts[si][pair_idx] + offset] if len(pair_idx) else np.zeros(0, dtype=np.int64)
+    keep = np.ones(len(pair_idx), dtype=bool)
+    grade_u = units["grade"].to_numpy(dtype=float)[unit_idx]
+    grade_b = pairs["buyer_grade"].to_numpy(dtype=float)[pair_idx] if n_pairs else np.zeros(0)
+    if scn.param("rules", "quality_rule") == "pair":
+        keep &= ~(grade_u > grade_b)  # article 4(二) per lot; a missing grade is warned about, not blocked
+    ready = units["ready"].to_numpy(dtype=float)[unit_idx]
+    deal_year = pairs["deal_year"].to_numpy(dtype=float)[pair_idx] if n_pairs else np.zeros(0)
+    keep &= ~(ready > deal_year)
+    pair_idx, unit_idx, ready, deal_year = pair_idx[keep], unit_idx[keep], ready[keep], deal_year[keep]
+    if hz is None or not hz.by_year:
+        return pd.DataFrame({"unit_idx": unit_idx, "pair_idx": pair_idx, "year": np.full(len(pair_idx), np.nan)})
+    first = np.where(np.isnan(ready), hz.start, np.maximum(ready, hz.start)).astype(int)
+    first = np.where(np.isnan(deal_year), first, deal_year).astype(int)
+    last = np.where(np.isnan(deal_year), hz.end, deal_year).astype(int)
+    n_years = np.maximum(last - first + 1, 0)
+    rep = np.repeat(np.arange(len(pair_idx)), n_years)
+    year = first[rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(n_years) - n_years, n_years))
+    return pd.DataFrame({"unit_idx": unit_idx[rep], "pair_idx": pair_idx[rep], "year": year.astype(float)})
+
+
+def out_year(mk: "Market") -> np.ndarray:
+    """The year each flow is reported in: its own year; else the deal's year; else the first year its quota is
+    ready (selling as early as possible); NaN without a horizon."""
+    f = mk.flows
+    if mk.horizon is None:
+        return np.full(len(f), np.nan)
+    year = f["year"].to_numpy(dtype=float)
+    ready = mk.units["ready"].to_numpy(dtype=float)[f["unit_idx"].to_numpy()]
+    first = np.where(np.isnan(ready), mk.horizon.start, np.maximum(ready, mk.horizon.start))
+    deal_year = mk.pairs["deal_year"].to_numpy(dtype=float)[f["pair_idx"].to_numpy()]
+    return np.where(~np.isnan(year), year, np.where(~np.isnan(deal_year), deal_year, first))
+
+
 def county_tokens(sellers: pd.DataFrame, buyers: pd.DataFrame) -> dict[str, str]:
     """One name token per county of the model, shared by every variable and constraint name."""
     return name_tokens(list(sellers["code"].astype(str)) + list(buyers["code"].astype(str)))
@@ -184,6 +344,11 @@ class Market:
     pairs: pd.DataFrame  # admissible pairs only, reindexed 0..n-1
     rules: dict
     distance_km: np.ndarray  # per admissible pair: the tie-break
+    units: pd.DataFrame  # what sells: one row per seller county, or per saleable lot (supply_units)
+    flows: pd.DataFrame  # the quota variables: unit_idx, pair_idx, year (NaN unless demand is by year)
+    horizon: Horizon | None = None
+    has_lots: bool = False
+    yearly_demand: tuple = ()  # (county code, year, demand_mu) rows of demand.csv
 
     @property
     def is_mip(self) -> bool:
@@ -227,12 +392,38 @@ class Market:
     def n_pairs(self) -> int:
         return len(self.pairs)
 
+    def flow_objective(self) -> np.ndarray:
+        return self.pair_objective()[self.flows["pair_idx"].to_numpy()]
+
+    def unit_tokens(self) -> list[str]:
+        """Name token of each unit: the county's token, or lot_<id> for a lot."""
+        if not self.has_lots:
+            tok = county_tokens(self.sellers, self.buyers)
+            return [tok[str(u)] for u in self.units["unit_id"]]
+        tok = name_tokens(["lot_" + str(u) for u in self.units["unit_id"]])
+        return [tok["lot_" + str(u)] for u in self.units["unit_id"]]
+
 
 def market(scn: Scenario) -> Market:
-    sellers = sellers_table(scn)
+    sellers = sellers_table(scn, supply_counties(scn))
     buyers = buyers_table(scn)
     cand = candidate_pairs(scn, sellers, buyers)
     pairs = cand[cand["admissible"]].reset_index(drop=True)
     rules = {p.key: scn.param("rules", p.key) for p in schema.PARAMS if p.section == "rules"}
+    hz = horizon(scn)
+    units = supply_units(scn, sellers)
     return Market(sellers=sellers, buyers=buyers, candidates=cand, pairs=pairs, rules=rules,
-                  distance_km=pair_distance_km(pairs, sellers, buyers))
+                  distance_km=pair_distance_km(pairs, sellers, buyers), units=units,
+                  flows=flows(scn, pairs, units, hz), horizon=hz, has_lots=table(scn, "lots") is not None,
+                  yearly_demand=demand_rows(scn))
+
+
+def demand_rows(scn: Scenario) -> tuple:
+    """demand.csv as (county code, year, demand_mu) rows; rows without a year or quantity are left out."""
+    d = table(scn, "demand")
+    if d is None:
+        return ()
+    year = pd.to_numeric(d.get("year"), errors="coerce")
+    mu = pd.to_numeric(d.get("demand_mu"), errors="coerce")
+    ok = year.notna() & mu.notna()
+    return tuple(zip(d.loc[ok, "county_code"].astype(str), year[ok].astype(int), mu[ok].astype(float)))

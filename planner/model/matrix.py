@@ -1,8 +1,8 @@
-"""The fast path: the model of DESIGN section 4 assembled as numpy/scipy arrays, vectorised over pairs.
+"""The fast path: the model of DESIGN section 4 assembled as numpy/scipy arrays, vectorised over flows.
 
 Used for LPs too large to build through PuLP in good time (national size) and by the column-generation solver.
 Every column and row has the same name as its PuLP twin (`col_names`, `row_names`), which is how the tests prove
-that this is the same model as the formulation of record.
+that this is the same model as the formulation of record (`formulation.formulate`).
 """
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from planner.model.market import INF, Market, county_tokens
+
+# What a row belongs to: a county (code), a supply unit, a pair, or a buyer in a year.
+OWNER_COUNTY, OWNER_UNIT, OWNER_PAIR, OWNER_YEAR = 0, 1, 2, 3
 
 
 @dataclass
@@ -27,16 +30,30 @@ class LinearModel:
     col_hi: np.ndarray
     integer: np.ndarray
     col_kind: np.ndarray  # x | a | z | short
-    col_ref: np.ndarray  # index into pairs (x, a, z) or sellers (short)
+    col_ref: np.ndarray  # index into flows (x), pairs (a, z) or sellers (short)
     row_kind: np.ndarray
-    row_code: np.ndarray  # county code the row belongs to ('' for pair rows)
-    row_ref: np.ndarray  # pair index for pair rows, else -1
-    sellers: pd.DataFrame
-    buyers: pd.DataFrame
-    pairs: pd.DataFrame  # admissible pairs only, reindexed 0..n-1
-    candidates: pd.DataFrame
+    row_code: np.ndarray  # county code the row belongs to (the seller's for a unit row; '' for pair rows)
+    row_ref: np.ndarray  # pair index for pair rows, unit index for unit rows, year for year rows, else -1
+    row_owner: np.ndarray  # OWNER_* of each row
+    market: Market
     is_mip: bool
     tie_cost: np.ndarray | None = None  # per column: what breaks ties between equally good plans (km apart)
+
+    @property
+    def sellers(self) -> pd.DataFrame:
+        return self.market.sellers
+
+    @property
+    def buyers(self) -> pd.DataFrame:
+        return self.market.buyers
+
+    @property
+    def pairs(self) -> pd.DataFrame:
+        return self.market.pairs
+
+    @property
+    def candidates(self) -> pd.DataFrame:
+        return self.market.candidates
 
     @property
     def n_cols(self) -> int:
@@ -46,16 +63,20 @@ class LinearModel:
     def n_rows(self) -> int:
         return len(self.row_lo)
 
+    def x_pairs(self) -> np.ndarray:
+        """Pair index of each x column (the county pair a flow belongs to)."""
+        return self.market.flows["pair_idx"].to_numpy()[self.col_ref[self.col_kind == "x"]]
+
 
 class _Rows:
     """Accumulates sparse rows as COO triplets."""
 
     def __init__(self):
         self.r, self.cidx, self.v = [], [], []
-        self.lo, self.hi, self.kind, self.code, self.ref = [], [], [], [], []
+        self.lo, self.hi, self.kind, self.code, self.ref, self.owner = [], [], [], [], [], []
         self.n = 0
 
-    def add_block(self, row_local, cols, vals, lo, hi, kind, codes, refs):
+    def add_block(self, row_local, cols, vals, lo, hi, kind, codes, refs, owner=OWNER_COUNTY):
         """Add len(lo) rows; row_local gives each triplet's row within the block."""
         k = len(lo)
         if k == 0:
@@ -68,197 +89,235 @@ class _Rows:
         self.kind.append(np.full(k, kind, dtype=object))
         self.code.append(np.asarray(codes, dtype=object))
         self.ref.append(np.asarray(refs, dtype=np.int64))
+        self.owner.append(np.full(k, owner, dtype=np.int8))
         self.n += k
+
+    def grouped(self, kind, owners, cols, vals, rhs, codes, lo=False, owner=OWNER_COUNTY, refs=None):
+        """One row per distinct owner: sum of vals*col over the owner's columns <= rhs[owner] (>= when lo)."""
+        owners = np.asarray(owners)
+        used = np.unique(owners)
+        if not len(used):
+            return
+        bound = np.asarray(rhs, dtype=float)[used]
+        self.add_block(np.searchsorted(used, owners), cols, vals,
+                       bound if lo else np.full(len(used), -INF), np.full(len(used), INF) if lo else bound,
+                       kind, np.asarray(codes, dtype=object)[used],
+                       np.full(len(used), -1) if refs is None else np.asarray(refs)[used], owner)
 
     def matrix(self, n_cols):
         if not self.n:
-            return (sp.csr_matrix((0, n_cols)), np.zeros(0), np.zeros(0), np.zeros(0, dtype=object),
-                    np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64))
+            e = np.zeros(0)
+            return (sp.csr_matrix((0, n_cols)), e, e, np.zeros(0, dtype=object), np.zeros(0, dtype=object),
+                    np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8))
         A = sp.csr_matrix((np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.cidx))),
                           shape=(self.n, n_cols))
         return (A, np.concatenate(self.lo), np.concatenate(self.hi), np.concatenate(self.kind),
-                np.concatenate(self.code), np.concatenate(self.ref))
-
-
-def _finite(values) -> np.ndarray:
-    return ~np.isnan(np.asarray(values, dtype=float))
+                np.concatenate(self.code), np.concatenate(self.ref), np.concatenate(self.owner))
 
 
 def build(mk: Market) -> LinearModel:
-    """The model of DESIGN section 4 as arrays, vectorised over pairs: the fast path at national size.
-
-    It must stay the same model as `formulation.formulate` (the PuLP model of record); tests compare the two
-    row by row through the names `col_names`/`row_names` give."""
-    sellers, buyers, pairs, rules = mk.sellers, mk.buyers, mk.pairs, mk.rules
-    n = len(pairs)
+    """The model of DESIGN section 4 as arrays: the same rows, in the same words, as `formulation.formulate`."""
+    sellers, buyers, pairs, rules, fl = mk.sellers, mk.buyers, mk.pairs, mk.rules, mk.flows
+    n, nf = len(pairs), len(fl)
     si = pairs["seller_idx"].to_numpy()
     bi = pairs["buyer_idx"].to_numpy()
+    f_pair = fl["pair_idx"].to_numpy()
+    f_unit = fl["unit_idx"].to_numpy()
+    f_year = fl["year"].to_numpy(dtype=float)
+    f_si, f_bi = si[f_pair] if nf else np.zeros(0, dtype=np.int64), bi[f_pair] if nf else np.zeros(0, dtype=np.int64)
 
     surplus = sellers["surplus_mu"].to_numpy(dtype=float)
     demand = buyers["demand_mu"].to_numpy(dtype=float)
-
-    # Columns: x (one per pair), then a, z, short.
-    kinds = [np.full(n, "x", dtype=object)]
-    refs = [np.arange(n)]
     deal = mk.deal_mu()
     is_deal = ~np.isnan(deal)
-    upper_x = np.minimum(surplus[si], demand[bi]) if n else np.zeros(0)
-    upper_x = np.where(is_deal, np.maximum(upper_x, np.nan_to_num(deal)), upper_x)
-    # No column upper bounds on x, a or short: they would only repeat rows (supply, demand, a <= x, plan space) and
-    # a binding duplicate bound takes the dual away from its row, so shadow prices would read 0.
-    # A signed or filed agreement (article 16) fixes its pair's quota: lower bound = upper bound.
-    col_hi = [np.where(is_deal, deal, INF)]
-    col_lo = [np.where(is_deal, deal, 0.0)]
-    costs = [mk.pair_objective()]
 
-    penalty = float(rules["plan_adjustment_penalty"])
-    adj_cap = sellers["plan_adjustable_mu"].fillna(0).to_numpy(dtype=float)
-    headroom = buyers["construction_headroom_mu"].to_numpy(dtype=float)
+    # Columns: x (one per flow), then a (per adjustable pair), z (per pair, integer model), short (per seller).
+    # No upper bounds on x, a or short: they would only repeat rows and take the dual away from them.
     a_pairs = mk.adjustable_pairs()
-    a0 = n
-    kinds.append(np.full(len(a_pairs), "a", dtype=object))
-    refs.append(a_pairs)
-    col_hi.append(np.full(len(a_pairs), INF))
-    col_lo.append(np.zeros(len(a_pairs)))
-    costs.append(np.full(len(a_pairs), -penalty))
-
-    min_lot = float(rules["min_lot_mu"])
-    k_seller = int(rules["max_partners_per_seller"])
-    k_buyer = int(rules["max_partners_per_buyer"])
     is_mip = mk.is_mip
-    z0 = a0 + len(a_pairs)
     nz = n if is_mip else 0
-    kinds.append(np.full(nz, "z", dtype=object))
-    refs.append(np.arange(nz))
-    col_hi.append(np.ones(nz))
-    col_lo.append(is_deal.astype(float) if nz else np.zeros(0))
-    costs.append(np.zeros(nz))
-
     share = float(rules["min_sale_share"])
-    short0 = z0 + nz
     n_short = len(sellers) if share > 0 and n else 0
-    kinds.append(np.full(n_short, "short", dtype=object))
-    refs.append(np.arange(n_short))
-    col_hi.append(np.full(n_short, INF))
-    col_lo.append(np.zeros(n_short))
-    costs.append(np.full(n_short, -mk.shortfall_penalty() if n_short else 0.0))
-
-    c = np.concatenate(costs)
+    a0, z0 = nf, nf + len(a_pairs)
+    short0 = z0 + nz
+    penalty = float(rules["plan_adjustment_penalty"])
+    c = np.concatenate([mk.flow_objective(), np.full(len(a_pairs), -penalty), np.zeros(nz),
+                        np.full(n_short, -mk.shortfall_penalty() if n_short else 0.0)])
     n_cols = len(c)
-    col_hi_arr = np.concatenate(col_hi)
+    col_lo = np.zeros(n_cols)
+    col_hi = np.full(n_cols, INF)
+    col_hi[z0:z0 + nz] = 1.0
+    col_lo[z0:z0 + nz] = is_deal.astype(float) if nz else 0.0  # a signed deal is a pairing: z = 1
     integer = np.zeros(n_cols, dtype=bool)
     integer[z0:z0 + nz] = True
+    col_kind = np.concatenate([np.full(nf, "x", dtype=object), np.full(len(a_pairs), "a", dtype=object),
+                               np.full(nz, "z", dtype=object), np.full(n_short, "short", dtype=object)])
+    col_ref = np.concatenate([np.arange(nf), a_pairs, np.arange(nz), np.arange(n_short)]).astype(np.int64)
 
     rows = _Rows()
     scodes = sellers["code"].to_numpy(dtype=object)
     bcodes = buyers["code"].to_numpy(dtype=object)
-    x_cols = np.arange(n)
-
-    def per_seller(kind, vals, rhs_by_seller, cols=x_cols, owners=si, extra=None):
-        """One row per seller that has pairs: sum over its pairs of vals*col <= rhs."""
-        used = np.unique(owners)
-        local = np.searchsorted(used, owners)
-        r, cc, vv = [local], [cols], [vals]
-        if extra is not None:
-            r.append(np.searchsorted(used, extra[0])), cc.append(extra[1]), vv.append(extra[2])
-        rows.add_block(np.concatenate(r), np.concatenate(cc), np.concatenate(vv),
-                       np.full(len(used), -INF), rhs_by_seller[used], kind, scodes[used], np.full(len(used), -1))
-
-    def per_buyer(kind, vals, rhs_by_buyer, mask_buyers=None, cols=x_cols, owners=bi, extra=None, lo=None):
-        used = np.unique(owners)
-        if mask_buyers is not None:
-            used = used[mask_buyers[used]]
-        keep = np.isin(owners, used)
-        local = np.searchsorted(used, owners[keep])
-        r, cc, vv = [local], [cols[keep]], [np.asarray(vals)[keep]]
-        if extra is not None:
-            ekeep = np.isin(extra[0], used)
-            r.append(np.searchsorted(used, extra[0][ekeep]))
-            cc.append(extra[1][ekeep])
-            vv.append(extra[2][ekeep])
-        rows.add_block(np.concatenate(r), np.concatenate(cc), np.concatenate(vv),
-                       np.full(len(used), -INF), rhs_by_buyer[used], kind, bcodes[used], np.full(len(used), -1))
-
-    if n:
-        ones = np.ones(n)
-        per_seller("supply", ones, surplus)
-        per_buyer("demand", ones, demand)
+    x_cols = np.arange(nf)
+    ones = np.ones(nf)
+    price = pairs["price"].to_numpy(dtype=float)
+    if nf:
+        units = mk.units
+        rows.grouped("supply", f_unit, x_cols, ones, units["supply_mu"].to_numpy(dtype=float),
+                     scodes[units["seller_idx"].to_numpy()], owner=OWNER_UNIT, refs=np.arange(len(units)))
+        by_year = _yearly_demand(mk)
+        if by_year is None:
+            rows.grouped("demand", f_bi, x_cols, ones, demand, bcodes)
+        else:
+            # Demand per year where demand.csv gives it; the total over the horizon for other buyers.
+            total = ~np.isin(f_bi, list({b for b, _ in by_year}))
+            rows.grouped("demand", f_bi[total], x_cols[total], ones[total], demand, bcodes)
+            keys = sorted(by_year)
+            pos = {k: i for i, k in enumerate(keys)}
+            k_of = np.array([pos.get((b, int(t)), -1) for b, t in zip(f_bi, np.nan_to_num(f_year, nan=-1))])
+            yearly = k_of >= 0
+            rows.grouped("demand", k_of[yearly], x_cols[yearly], ones[yearly], [by_year[k] for k in keys],
+                         [bcodes[b] for b, _ in keys], owner=OWNER_YEAR, refs=[t for _, t in keys])
         budget = buyers["budget_wan"].to_numpy(dtype=float)
-        per_buyer("budget", pairs["price"].to_numpy(dtype=float), budget, _finite(budget))
-        a_extra = None
-        if len(a_pairs):
-            a_extra = (bi[a_pairs], a0 + np.arange(len(a_pairs)), -np.ones(len(a_pairs)))
-        per_buyer("construction", ones, headroom, _finite(headroom), extra=a_extra)
+        has = ~np.isnan(budget[f_bi])
+        rows.grouped("budget", f_bi[has], x_cols[has], price[f_pair][has], budget, bcodes)
+        headroom = buyers["construction_headroom_mu"].to_numpy(dtype=float)
+        has = ~np.isnan(headroom[f_bi])
+        a_has = ~np.isnan(headroom[bi[a_pairs]]) if len(a_pairs) else np.zeros(0, dtype=bool)
+        rows.grouped("construction", np.concatenate([f_bi[has], bi[a_pairs][a_has]]),
+                     np.concatenate([x_cols[has], a0 + np.arange(len(a_pairs))[a_has]]),
+                     np.concatenate([ones[has], -np.ones(int(a_has.sum()))]), headroom, bcodes)
         cult = buyers["cultivated_headroom_mu"].to_numpy(dtype=float)
-        per_buyer("cultivated", buyers["share"].to_numpy(dtype=float)[bi], cult, _finite(cult))
+        has = ~np.isnan(cult[f_bi])
+        rows.grouped("cultivated", f_bi[has], x_cols[has], buyers["share"].to_numpy(dtype=float)[f_bi][has], cult,
+                     bcodes)
         if rules["quality_rule"] == "aggregate":
-            gs = pairs["seller_grade"].to_numpy(dtype=float)
-            gb = pairs["buyer_grade"].to_numpy(dtype=float)
-            diff = np.where(np.isnan(gs) | np.isnan(gb), 0.0, gs - gb)
-            per_buyer("quality", diff, np.zeros(len(buyers)), _finite(buyers["occupied_quality_grade"]))
+            grade_b = buyers["occupied_quality_grade"].to_numpy(dtype=float)
+            gap = units["grade"].to_numpy(dtype=float)[f_unit] - grade_b[f_bi]
+            has = ~np.isnan(grade_b[f_bi])
+            rows.grouped("quality", f_bi[has], x_cols[has], np.nan_to_num(gap[has], nan=0.0), np.zeros(len(buyers)),
+                         bcodes)
+        deal_flows = is_deal[f_pair]
+        if deal_flows.any():
+            d_pairs = np.unique(f_pair[deal_flows])
+            local = np.searchsorted(d_pairs, f_pair[deal_flows])
+            rows.add_block(local, x_cols[deal_flows], ones[deal_flows], deal[d_pairs], deal[d_pairs], "deal",
+                           np.full(len(d_pairs), "", dtype=object), d_pairs, OWNER_PAIR)
         if len(a_pairs):
+            # a_sb <= x_sb (summed over the pair's flows); the seller cedes at most its adjustable space.
             k = len(a_pairs)
-            rows.add_block(np.concatenate([np.arange(k), np.arange(k)]),
-                           np.concatenate([a0 + np.arange(k), a_pairs]),
-                           np.concatenate([np.ones(k), -np.ones(k)]),
-                           np.full(k, -INF), np.zeros(k), "adjust_link", np.full(k, "", dtype=object), a_pairs)
-            a_si = si[a_pairs]
-            used = np.unique(a_si)
-            rows.add_block(np.searchsorted(used, a_si), a0 + np.arange(k), np.ones(k), np.full(len(used), -INF),
-                           adj_cap[used], "adjust_cap", scodes[used], np.full(len(used), -1))
+            a_local = np.full(n, -1)
+            a_local[a_pairs] = np.arange(k)
+            fk = a_local[f_pair]
+            on = fk >= 0
+            rows.add_block(np.concatenate([np.arange(k), fk[on]]), np.concatenate([a0 + np.arange(k), x_cols[on]]),
+                           np.concatenate([np.ones(k), -ones[on]]), np.full(k, -INF), np.zeros(k), "adjust_link",
+                           np.full(k, "", dtype=object), a_pairs, OWNER_PAIR)
+            adj_cap = sellers["plan_adjustable_mu"].fillna(0).to_numpy(dtype=float)
+            rows.grouped("adjust_cap", si[a_pairs], a0 + np.arange(k), np.ones(k), adj_cap, scodes)
         if is_mip:
             z_cols = z0 + np.arange(n)
-            ar = np.arange(n)
-            # x - U z <= 0 and x - lot z >= 0
-            rows.add_block(np.concatenate([ar, ar]), np.concatenate([x_cols, z_cols]),
-                           np.concatenate([ones, -upper_x]), np.full(n, -INF), np.zeros(n), "lot_upper",
-                           np.full(n, "", dtype=object), ar)
-            free = np.nonzero(~is_deal)[0]  # an agreement below the minimum lot stands as signed
-            k = len(free)
-            if min_lot > 0 and k:
-                rows.add_block(np.concatenate([np.arange(k), np.arange(k)]),
-                               np.concatenate([x_cols[free], z_cols[free]]),
-                               np.concatenate([np.ones(k), -np.full(k, min_lot)]), np.zeros(k), np.full(k, INF),
-                               "lot_lower", np.full(k, "", dtype=object), free)
+            upper = np.minimum(surplus[si], demand[bi])
+            upper = np.where(is_deal, np.maximum(upper, np.nan_to_num(deal)), upper)
+            # sum of the pair's flows - U z <= 0, and >= min_lot z unless the pair is a signed deal
+            rows.add_block(np.concatenate([f_pair, np.arange(n)]), np.concatenate([x_cols, z_cols]),
+                           np.concatenate([ones, -upper]), np.full(n, -INF), np.zeros(n), "lot_upper",
+                           np.full(n, "", dtype=object), np.arange(n), OWNER_PAIR)
+            min_lot = float(rules["min_lot_mu"])
+            free = np.nonzero(~is_deal)[0]
+            if min_lot > 0 and len(free):
+                local = np.full(n, -1)
+                local[free] = np.arange(len(free))
+                on = local[f_pair] >= 0
+                rows.add_block(np.concatenate([local[f_pair][on], np.arange(len(free))]),
+                               np.concatenate([x_cols[on], z_cols[free]]),
+                               np.concatenate([ones[on], -np.full(len(free), min_lot)]), np.zeros(len(free)),
+                               np.full(len(free), INF), "lot_lower", np.full(len(free), "", dtype=object), free,
+                               OWNER_PAIR)
+            k_seller, k_buyer = int(rules["max_partners_per_seller"]), int(rules["max_partners_per_buyer"])
             if k_seller > 0:
-                per_seller("partners_seller", ones, np.full(len(sellers), float(k_seller)), cols=z_cols)
+                rows.grouped("partners_seller", si, z_cols, np.ones(n), np.full(len(sellers), float(k_seller)),
+                             scodes)
             if k_buyer > 0:
-                per_buyer("partners_buyer", ones, np.full(len(buyers), float(k_buyer)), cols=z_cols)
+                rows.grouped("partners_buyer", bi, z_cols, np.ones(n), np.full(len(buyers), float(k_buyer)), bcodes)
         if n_short:
-            # sum_b x_sb + short_s >= share * surplus_s
+            # sum of the seller's flows + short_s >= share * surplus_s (every seller gets the row)
             used = np.arange(n_short)
-            rows.add_block(np.concatenate([si, used]), np.concatenate([x_cols, short0 + used]),
+            rows.add_block(np.concatenate([f_si, used]), np.concatenate([x_cols, short0 + used]),
                            np.concatenate([ones, np.ones(n_short)]), share * surplus, np.full(n_short, INF),
                            "min_sale", scodes, np.full(n_short, -1))
 
-    A, row_lo, row_hi, row_kind, row_code, row_ref = rows.matrix(n_cols)
+    A, row_lo, row_hi, row_kind, row_code, row_ref, row_owner = rows.matrix(n_cols)
     tie_cost = np.zeros(n_cols)
-    tie_cost[:n] = mk.distance_km
+    if nf:
+        tie_cost[:nf] = mk.distance_km[f_pair]
+        if mk.horizon is not None:
+            # Among equally good plans, sell as early as the quota is ready (a metre per year, far below a tie).
+            tie_cost[:nf] += 1e-3 * np.nan_to_num(f_year - mk.horizon.start, nan=0.0)
     return LinearModel(
-        c=c, A=A, row_lo=row_lo, row_hi=row_hi, col_lo=np.concatenate(col_lo), col_hi=col_hi_arr, integer=integer,
-        col_kind=np.concatenate(kinds), col_ref=np.concatenate(refs).astype(np.int64), row_kind=row_kind,
-        row_code=row_code, row_ref=row_ref, sellers=sellers, buyers=buyers, pairs=pairs, candidates=mk.candidates,
+        c=c, A=A, row_lo=row_lo, row_hi=row_hi, col_lo=col_lo, col_hi=col_hi, integer=integer, col_kind=col_kind,
+        col_ref=col_ref, row_kind=row_kind, row_code=row_code, row_ref=row_ref, row_owner=row_owner, market=mk,
         is_mip=is_mip, tie_cost=tie_cost)
 
 
-def col_names(m: LinearModel) -> np.ndarray:
-    """Each column's name, as in the PuLP formulation: x_<seller>_<buyer>, a_..., z_..., short_<seller>."""
+def _yearly_demand(mk: Market) -> dict[tuple[int, int], float] | None:
+    """(buyer index, year) -> demand in 亩 from demand.csv, for buyers it names; None when demand is not by year."""
+    if mk.horizon is None or not mk.horizon.by_year:
+        return None
+    demand = mk.yearly_demand
+    pos = {str(c): i for i, c in enumerate(mk.buyers["code"])}
+    out: dict[tuple[int, int], float] = {}
+    for code, year, mu in demand:
+        if str(code) in pos and mk.horizon.start <= year <= mk.horizon.end:
+            key = (pos[str(code)], int(year))
+            out[key] = out.get(key, 0.0) + float(mu)
+    named = {b for b, _ in out}
+    for b in named:  # a buyer that gives demand by year wants nothing in the years it leaves out
+        for t in mk.horizon.years:
+            out.setdefault((b, t), 0.0)
+    return out or None
+
+
+def _tokens(m: LinearModel):
     tok = county_tokens(m.sellers, m.buyers)
     s = m.pairs["seller_code"].astype(str).map(tok).to_numpy(dtype=object)
     b = m.pairs["buyer_code"].astype(str).map(tok).to_numpy(dtype=object)
+    return tok, s, b
+
+
+def col_names(m: LinearModel) -> np.ndarray:
+    """Each column's name, as in the PuLP formulation: x_<unit>_<buyer>[_<year>], a_/z_<s>_<b>, short_<seller>."""
+    tok, s, b = _tokens(m)
+    units = m.market.unit_tokens()
     scode = m.sellers["code"].astype(str).map(tok).to_numpy(dtype=object)
+    fl = m.market.flows
+    f_unit, f_pair, f_year = fl["unit_idx"].to_numpy(), fl["pair_idx"].to_numpy(), fl["year"].to_numpy(dtype=float)
     out = np.empty(m.n_cols, dtype=object)
     for j, (kind, ref) in enumerate(zip(m.col_kind, m.col_ref)):
-        out[j] = f"short_{scode[ref]}" if kind == "short" else f"{kind}_{s[ref]}_{b[ref]}"
+        if kind == "x":
+            out[j] = flow_name(units[f_unit[ref]], b[f_pair[ref]], f_year[ref])
+        elif kind == "short":
+            out[j] = f"short_{scode[ref]}"
+        else:
+            out[j] = f"{kind}_{s[ref]}_{b[ref]}"
     return out
 
 
+def flow_name(unit_token: str, buyer_token: str, year: float) -> str:
+    return f"x_{unit_token}_{buyer_token}" + ("" if np.isnan(year) else f"_{int(year)}")
+
+
 def row_names(m: LinearModel) -> np.ndarray:
-    """Each row's name, as in the PuLP formulation: supply_<seller>, budget_<buyer>, lot_upper_<s>_<b>, ..."""
-    tok = county_tokens(m.sellers, m.buyers)
-    s = m.pairs["seller_code"].astype(str).map(tok).to_numpy(dtype=object)
-    b = m.pairs["buyer_code"].astype(str).map(tok).to_numpy(dtype=object)
+    """Each row's name, as in the PuLP formulation: supply_<unit>, budget_<buyer>, demand_<buyer>_<year>, ..."""
+    tok, s, b = _tokens(m)
+    units = m.market.unit_tokens()
     out = np.empty(m.n_rows, dtype=object)
-    for i, (kind, code, ref) in enumerate(zip(m.row_kind, m.row_code, m.row_ref)):
-        out[i] = f"{kind}_{s[ref]}_{b[ref]}" if ref >= 0 else f"{kind}_{tok[str(code)]}"
+    for i, (kind, code, ref, owner) in enumerate(zip(m.row_kind, m.row_code, m.row_ref, m.row_owner)):
+        if owner == OWNER_PAIR:
+            out[i] = f"{kind}_{s[ref]}_{b[ref]}"
+        elif owner == OWNER_UNIT:
+            out[i] = f"{kind}_{units[ref]}"
+        elif owner == OWNER_YEAR:
+            out[i] = f"{kind}_{tok[str(code)]}_{ref}"
+        else:
+            out[i] = f"{kind}_{tok[str(code)]}"
     return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.model.market import TOL, eligible_seller
+from planner.model.market import TOL, eligible_seller, lot_net_mu, out_year, supply_counties, table
 from planner.model.matrix import LinearModel
 from planner.model.solvers import RawSolution
 from planner.scenario import Scenario
@@ -34,6 +34,8 @@ class SolveResult:
 
     best_bound: float | None = None  # integer model: proven bound on the objective
     mip_gap: float | None = None  # integer model: proven relative gap, 0 when optimal
+    lots: pd.DataFrame = field(default_factory=pd.DataFrame)  # per lot: net, sold, remaining (with lots.csv)
+    horizon: tuple[int, int] | None = None  # (start_year, end_year) when the plan runs by year
 
     def summary(self) -> dict:
         extra = {"best_bound": self.best_bound, "mip_gap": self.mip_gap} if self.is_mip else {}
@@ -90,6 +92,32 @@ def printable_plan(m: LinearModel, x: np.ndarray) -> np.ndarray:
             break
         j = cand[np.argmax(q[cand] - x[cand])]
         q[j] = round(q[j] - step, MU_DECIMALS)
+    # Giving back 0.01 亩 to one buyer leaves the seller 0.01 亩 short of what it really sells: hand it to another of
+    # its flows that was rounded down, where every limit of that flow still holds.
+    C = m.A.tocsc()
+    act = m.A @ q
+    for i in np.nonzero(m.row_kind == "supply")[0]:
+        start, end = A.indptr[i], A.indptr[i + 1]
+        members = cols[A.indices[start:end]]
+        target = round(float(x[members].sum()), MU_DECIMALS)
+        for j in members[np.argsort(q[members] - x[members])]:
+            if float(q[members].sum()) >= target - 1e-9:
+                break
+            if q[j] >= x[j]:
+                continue
+            rows_j, coef_j = C.indices[C.indptr[j]:C.indptr[j + 1]], C.data[C.indptr[j]:C.indptr[j + 1]]
+            after = act[rows_j] + step * coef_j
+            hi = m.row_hi[rows_j]
+            if np.all(~np.isfinite(hi) | (after <= hi + 1e-9 * np.maximum(1.0, np.abs(hi)))):
+                q[j] = round(q[j] + step, MU_DECIMALS)
+                act[rows_j] = after
+    # A signed deal is stated exactly: its flows add up to the agreed quota after rounding.
+    for i in np.nonzero(m.row_kind == "deal")[0]:
+        start, end = A.indptr[i], A.indptr[i + 1]
+        members = cols[A.indices[start:end]]
+        if len(members):
+            j = members[np.argmax(q[members])]
+            q[j] = round(q[j] + m.row_hi[i] - float(q[members].sum()), MU_DECIMALS)
     return q
 
 
@@ -106,29 +134,20 @@ def postprocess(scn: Scenario, m: LinearModel, raw: RawSolution, solver: str, al
     x_all = np.where(np.abs(raw.x) < 1e-7, 0.0, raw.x)
     x_print = printable_plan(m, x_all) if raw.has_solution else np.zeros(m.n_cols)
     n = len(m.pairs)
-    x = x_print[:n] if n else np.zeros(0)
+    mk = m.market
+    fl = mk.flows
+    nf = len(fl)
+    f_pair = fl["pair_idx"].to_numpy()
+    x_flow = x_print[:nf]
     adj = np.zeros(n)
     a_mask = m.col_kind == "a"
     if a_mask.any():
         adj[m.col_ref[a_mask]] = x_print[a_mask]
     pairs = m.pairs.copy()
     # Numbers a person reads (DESIGN 4): quota to 0.01 亩, amount = quota x price as printed, no solver dust.
-    pairs["quota_mu"] = clean_mu(x)
+    pairs["quota_mu"] = clean_mu(np.bincount(f_pair, weights=x_flow, minlength=n)[:n] if nf else np.zeros(n))
     pairs["plan_adjustment_mu"] = clean_mu(adj)
-    pairs["amount_wan"] = amount_wan(pairs["quota_mu"], pairs["price"])
-    names = dict(zip(scn.counties["code"], scn.counties["name"]))
-    moved = pairs[pairs["quota_mu"] > 0].copy()
-    pairings = pd.DataFrame({
-        "seller_code": moved["seller_code"].astype(str), "seller_name": moved["seller_code"].map(names),
-        "buyer_code": moved["buyer_code"].astype(str), "buyer_name": moved["buyer_code"].map(names),
-        "quota_mu": moved["quota_mu"], "price_wan_per_mu": moved["price"].round(6),
-        "amount_wan": moved["amount_wan"], "plan_adjustment_mu": moved["plan_adjustment_mu"],
-        "lo_price": moved["lo"], "hi_price": moved["hi"], "agreed": moved["agreed_price"].notna(),
-        "deal": moved["deal_mu"].notna(),
-        "reclaimed_grade": moved["seller_grade"], "occupied_grade": moved["buyer_grade"],
-        "quality_check": quality_check(moved["seller_grade"], moved["buyer_grade"]),
-    }, columns=PAIRING_COLUMNS).sort_values(["seller_code", "quota_mu"], ascending=[True, False])
-    pairings = pairings.reset_index(drop=True)
+    pairings = pairing_table(scn, m, x_flow, pairs)
 
     cand = m.candidates.copy()
     cand["quota_mu"] = 0.0
@@ -136,7 +155,8 @@ def postprocess(scn: Scenario, m: LinearModel, raw: RawSolution, solver: str, al
         key = cand.index[cand["admissible"]]
         cand.loc[key, "quota_mu"] = pairs["quota_mu"].to_numpy()
 
-    counties = county_table(scn, pairings)
+    counties = county_table(scn, pairings, supply_counties(scn))
+    lots = lot_table(scn, m, x_flow)
     constraints = constraint_table(m, raw, x_all)
     # The min_sale shortfall penalty only ranks plans (DESIGN 4: "above everything else"); the objective reported
     # is the section-4 objective, not a number dominated by that artificial penalty.
@@ -164,7 +184,8 @@ def postprocess(scn: Scenario, m: LinearModel, raw: RawSolution, solver: str, al
         solver=solver, algorithm=algorithm, is_mip=m.is_mip, seconds_build=seconds_build, seconds_solve=raw.seconds,
         pairings=pairings, counties=counties, constraints=constraints, candidates=cand,
         scenario_name=scn.name, scenario_hash=scn.content_hash(), totals=totals,
-        best_bound=_shortfall_free(m, raw.best_bound, raw.x), mip_gap=raw.mip_gap)
+        best_bound=_shortfall_free(m, raw.best_bound, raw.x), mip_gap=raw.mip_gap, lots=lots,
+        horizon=None if mk.horizon is None else (mk.horizon.start, mk.horizon.end))
 
 
 def _shortfall_free(m: LinearModel, bound: float | None, x: np.ndarray) -> float | None:
@@ -175,8 +196,75 @@ def _shortfall_free(m: LinearModel, bound: float | None, x: np.ndarray) -> float
     return float(bound + m.c[short] @ x[short] * -1.0) if short.any() else float(bound)
 
 
-def county_table(scn: Scenario, pairings: pd.DataFrame) -> pd.DataFrame:
-    c = scn.counties
+def pairing_table(scn: Scenario, m: LinearModel, x_flow: np.ndarray, pairs: pd.DataFrame) -> pd.DataFrame:
+    """One row per pair (and year, with a horizon) that moves quota: who, how much, at what price, the grades on
+    both sides and whether the pair keeps article 4(二)'s quality balance."""
+    mk = m.market
+    fl = mk.flows
+    grade_u = mk.units["grade"].to_numpy(dtype=float)[fl["unit_idx"].to_numpy()]
+    df = pd.DataFrame({"pair": fl["pair_idx"].to_numpy(), "year": out_year(mk), "quota": x_flow,
+                       "grade": grade_u})
+    df = df[df["quota"] > 0]
+    buyer_grade = pairs["buyer_grade"].to_numpy(dtype=float)
+    df["check"] = quality_check(df["grade"], buyer_grade[df["pair"].to_numpy()])
+    df["gq"] = df["grade"].fillna(0.0) * df["quota"]
+    df["q_graded"] = np.where(df["grade"].notna(), df["quota"], 0.0)
+    rank = {"ok": 0, "unchecked": 1, "worse": 2}
+    df["rank"] = df["check"].map(rank)
+    g = df.groupby(["pair", "year"], dropna=False, sort=True).agg(
+        quota=("quota", "sum"), gq=("gq", "sum"), q_graded=("q_graded", "sum"), rank=("rank", "max")).reset_index()
+    p = pairs.iloc[g["pair"].to_numpy()].reset_index(drop=True)
+    names = dict(zip(scn.counties["code"], scn.counties["name"]))
+    quota = clean_mu(g["quota"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        grade = np.where(g["q_graded"] > 0, np.round(g["gq"] / g["q_graded"], 2), np.nan)
+    # A pair's plan adjustment is stated once, on its first row.
+    first = ~g["pair"].duplicated().to_numpy()
+    out = pd.DataFrame({
+        "seller_code": p["seller_code"].astype(str), "seller_name": p["seller_code"].map(names),
+        "buyer_code": p["buyer_code"].astype(str), "buyer_name": p["buyer_code"].map(names),
+        "year": g["year"].to_numpy(dtype=float),
+        "quota_mu": quota, "price_wan_per_mu": p["price"].round(6), "amount_wan": amount_wan(quota, p["price"]),
+        "plan_adjustment_mu": np.where(first, p["plan_adjustment_mu"], 0.0),
+        "lo_price": p["lo"], "hi_price": p["hi"], "agreed": p["agreed_price"].notna(), "deal": p["deal_mu"].notna(),
+        "reclaimed_grade": grade, "occupied_grade": p["buyer_grade"],
+        "quality_check": g["rank"].map({v: k for k, v in rank.items()}).to_numpy(dtype=object),
+    })
+    out = out[out["quota_mu"] > 0]
+    columns = PAIRING_COLUMNS if mk.horizon is None else PAIRING_COLUMNS[:4] + ["year"] + PAIRING_COLUMNS[4:]
+    if mk.horizon is not None:
+        out["year"] = out["year"].astype(int)
+    order = ["seller_code", "quota_mu"] if mk.horizon is None else ["seller_code", "year", "quota_mu"]
+    asc = [True, False] if mk.horizon is None else [True, True, False]
+    return out[columns].sort_values(order, ascending=asc, kind="stable").reset_index(drop=True)
+
+
+LOT_COLUMNS = ["lot_id", "county_code", "status", "ready_year", "net_mu", "saleable", "sold_mu", "remaining_mu"]
+
+
+def lot_table(scn: Scenario, m: LinearModel, x_flow: np.ndarray) -> pd.DataFrame:
+    """Per lot of lots.csv: net quota, whether it may sell, sold and remaining (DESIGN 5 lots.csv)."""
+    lots = table(scn, "lots")
+    if lots is None:
+        return pd.DataFrame(columns=LOT_COLUMNS)
+    units = m.market.units
+    sold_unit = np.bincount(m.market.flows["unit_idx"].to_numpy(), weights=x_flow, minlength=len(units)) \
+        if len(x_flow) else np.zeros(len(units))
+    sold = np.zeros(len(lots))
+    lot_idx = units["lot_idx"].to_numpy()
+    sold[lot_idx[lot_idx >= 0]] = sold_unit[:len(units)][lot_idx >= 0]
+    net = lot_net_mu(lots)
+    saleable = np.zeros(len(lots), dtype=bool)
+    saleable[lot_idx[lot_idx >= 0]] = True
+    return pd.DataFrame({
+        "lot_id": lots["lot_id"].astype(str), "county_code": lots["county_code"].astype(str),
+        "status": lots["status"], "ready_year": pd.to_numeric(lots.get("ready_year"), errors="coerce"),
+        "net_mu": clean_mu(net), "saleable": saleable, "sold_mu": clean_mu(sold),
+        "remaining_mu": clean_mu(np.maximum(net - sold, 0.0))}, columns=LOT_COLUMNS)
+
+
+def county_table(scn: Scenario, pairings: pd.DataFrame, counties: pd.DataFrame | None = None) -> pd.DataFrame:
+    c = scn.counties if counties is None else counties
     sold = pairings.groupby("seller_code")["quota_mu"].sum()
     bought = pairings.groupby("buyer_code")["quota_mu"].sum()
     got = pairings.groupby("seller_code")["amount_wan"].sum()

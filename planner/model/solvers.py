@@ -209,12 +209,14 @@ def _initial_columns(m: LinearModel, per_county: int) -> np.ndarray:
     x_cols = np.nonzero(m.col_kind == "x")[0]
     keep = np.zeros(m.n_cols, dtype=bool)
     keep[m.col_kind != "x"] = True
-    keep[m.col_lo > 0] = True  # fixed agreements must be in the master from the start
-    pairs = m.pairs
+    x_pair = m.x_pairs()
+    deal = ~np.isnan(m.pairs["deal_mu"].to_numpy(dtype=float))
+    keep[x_cols[deal[x_pair]]] = True  # a signed deal's flows must be in the master from the start
     c = m.c[x_cols]
     for owner in ("seller_idx", "buyer_idx"):
-        order = np.lexsort((-c, pairs[owner].to_numpy()))
-        owners = pairs[owner].to_numpy()[order]
+        by = m.pairs[owner].to_numpy()[x_pair]
+        order = np.lexsort((-c, by))
+        owners = by[order]
         first = np.searchsorted(owners, owners, side="left")
         rank = np.arange(len(order)) - first
         keep[x_cols[order[rank < per_county]]] = True

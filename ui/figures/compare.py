@@ -73,7 +73,7 @@ def kpi_changes(comp: Comparison) -> list[str]:
 def kpi_table(comp: Comparison, lang: str) -> pd.DataFrame:
     """Side by side: one row per KPI, one column per scenario, then the change of each other scenario."""
     base = comp.names[0]
-    out = pd.DataFrame({t("cmp.col_kpi", lang): comp.kpis["label_en" if lang == "en" else "label_zh"]})
+    out = pd.DataFrame({t("cmp.col_kpi", lang): [t(f"kpi.{k}", lang) for k in comp.kpis["kpi"]]})
     for name in comp.names:
         out[name] = [fmt_number(v, KPI_DECIMALS.get(k, 1)) for k, v in zip(comp.kpis["kpi"], comp.kpis[name])]
     for name in comp.names[1:]:
@@ -84,7 +84,7 @@ def kpi_table(comp: Comparison, lang: str) -> pd.DataFrame:
 
 
 def kpi_export(comp: Comparison, lang: str) -> pd.DataFrame:
-    out = pd.DataFrame({t("cmp.col_kpi", lang): comp.kpis["label_en" if lang == "en" else "label_zh"]})
+    out = pd.DataFrame({t("cmp.col_kpi", lang): [t(f"kpi.{k}", lang) for k in comp.kpis["kpi"]]})
     for name in comp.names:
         out[name] = comp.kpis[name].astype(float).round(4)
     for name in comp.names[1:]:

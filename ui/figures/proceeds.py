@@ -8,9 +8,8 @@ import altair as alt
 import pandas as pd
 
 from planner.export import csv_bytes
-from planner.i18n import fmt_number, t
-from planner.proceeds import MODE_LABELS, RULE_LABELS, Allocation, lorenz
-from planner.scenario import Scenario
+from planner.i18n import choice_label, fmt_number, t
+from planner.proceeds import Allocation, lorenz
 
 PROVINCE = "__province__"  # the scope "whole province" in the county picker
 MODE_ORDER = ("centralized", "dispersed", "urban", "other")
@@ -31,21 +30,15 @@ NUMBER_FORMATS = {"m.mean": "%.2f", "m.gini": "%.3f", "m.cv": "%.3f", "m.gap": "
 
 def number_formats(lang: str) -> dict[str, str]:
     """Display format per localised table header (for st.column_config.NumberColumn)."""
-    return {tx(key, lang): fmt for key, fmt in NUMBER_FORMATS.items()}
-
-
-def tx(key: str, lang: str, **fmt) -> str:
-    return t(f"proceeds.{key}", lang, **fmt)
+    return {t(f"proceeds.{key}", lang): fmt for key, fmt in NUMBER_FORMATS.items()}
 
 
 def rule_label(rule: str, lang: str) -> str:
-    pair = RULE_LABELS.get(rule)
-    return str(rule) if pair is None else pair[0 if lang == "zh" else 1]
+    return choice_label("rule", rule, lang)
 
 
 def mode_label(mode: str, lang: str) -> str:
-    pair = MODE_LABELS.get(mode)
-    return str(mode) if pair is None else pair[0 if lang == "zh" else 1]
+    return choice_label("resettlement_mode", mode, lang)
 
 
 def _rule_scale(rules: list[str], lang: str) -> alt.Scale:
@@ -53,16 +46,7 @@ def _rule_scale(rules: list[str], lang: str) -> alt.Scale:
                      range=[RULE_COLORS.get(r, "#495057") for r in rules])
 
 
-# --------------------------------------------------------------------------- solve reuse
-
-
-def model_key(scn: Scenario) -> str:
-    """Hash of what the matching model reads: the scenario without its [proceeds] section and relocation rows.
-
-    The model never reads either (DESIGN sections 4 and 6), so a solve stays valid when only the allocation
-    parameters or the relocation table change; the proceeds page reuses it instead of asking for a new solve."""
-    settings = {k: v for k, v in scn.settings.items() if k != "proceeds"}
-    return Scenario(settings, scn.counties, scn.pairs, scn.relocation.iloc[0:0]).content_hash()
+# --------------------------------------------------------------------------- scope
 
 
 def scoped(groups: pd.DataFrame, county: str | None) -> pd.DataFrame:
@@ -76,14 +60,14 @@ def metrics_view(metrics: pd.DataFrame, adopted: str, lang: str) -> pd.DataFrame
     """The comparison metrics per rule with localised headers; the adopted rule marked ★."""
     yes, no = t("common.yes", lang), t("common.no", lang)
     return pd.DataFrame({
-        tx("m.rule", lang): [rule_label(r, lang) for r in metrics["rule"]],
-        tx("m.adopted", lang): ["★" if r == adopted else "" for r in metrics["rule"]],
-        tx("m.mean", lang): metrics["mean_per_person_wan"].astype(float).round(2),
-        tx("m.gini", lang): metrics["gini"].astype(float).round(3),
-        tx("m.cv", lang): metrics["cv"].astype(float).round(3),
-        tx("m.ratio", lang): [fmt_number(v, 2) for v in metrics["max_min_ratio"]],
-        tx("m.gap", lang): (metrics["mode_gap"].astype(float) * 100).round(1),
-        tx("m.equal", lang): [yes if bool(v) else no for v in metrics["equal_benefit"]],
+        t("proceeds.m.rule", lang): [rule_label(r, lang) for r in metrics["rule"]],
+        t("proceeds.m.adopted", lang): ["★" if r == adopted else "" for r in metrics["rule"]],
+        t("proceeds.m.mean", lang): metrics["mean_per_person_wan"].astype(float).round(2),
+        t("proceeds.m.gini", lang): metrics["gini"].astype(float).round(3),
+        t("proceeds.m.cv", lang): metrics["cv"].astype(float).round(3),
+        t("proceeds.m.ratio", lang): [fmt_number(v, 2) for v in metrics["max_min_ratio"]],
+        t("proceeds.m.gap", lang): (metrics["mode_gap"].astype(float) * 100).round(1),
+        t("proceeds.m.equal", lang): [yes if bool(v) else no for v in metrics["equal_benefit"]],
     }).reset_index(drop=True)
 
 
@@ -98,14 +82,14 @@ def allocation_view(groups: pd.DataFrame, lang: str, precise: bool = False) -> p
     digits = 4 if precise else 2
     for c in ("household_wan", "collective_wan", "total_wan", "per_person_wan", "per_household_wan"):
         df[c] = df[c].astype(float).round(digits)
-    return df.rename(columns={c: tx(f"col.{c}", lang) for c in df.columns}).reset_index(drop=True)
+    return df.rename(columns={c: t(f"proceeds.col.{c}", lang) for c in df.columns}).reset_index(drop=True)
 
 
 def allocation_csv(groups: pd.DataFrame, rule: str, lang: str, audit: dict | None = None) -> bytes:
     """The allocation as Excel opens it on Chinese Windows (UTF-8 BOM, formula-safe), rule in the first column,
     the audit record (planner.audit.audit_record) in trailing columns when given."""
     view = allocation_view(groups, lang, precise=True)
-    view.insert(0, tx("col.rule", lang), rule_label(rule, lang))
+    view.insert(0, t("proceeds.col.rule", lang), rule_label(rule, lang))
     return csv_bytes(view, audit, lang)
 
 
@@ -119,7 +103,7 @@ def moves_view(groups: pd.DataFrame, lang: str) -> pd.DataFrame:
     df["persons"] = df["persons"].astype(float).round(0).astype("Int64")
     df["household_wan"] = df["household_wan"].astype(float).round(2)
     df["per_person_wan"] = df["per_person_wan"].astype(float).round(2)
-    return df.rename(columns={c: tx(f"col.{c}", lang) for c in df.columns}).reset_index(drop=True)
+    return df.rename(columns={c: t(f"proceeds.col.{c}", lang) for c in df.columns}).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- per-person benefit
@@ -159,19 +143,20 @@ def benefit_chart(df: pd.DataFrame, rules: list[str], by_county: bool, lang: str
         return None
     units = list(dict.fromkeys(df["unit"]))
     rule_order = [rule_label(r, lang) for r in rules]
-    tips = [alt.Tooltip("county:N", title=tx("axis.county", lang)),
-            alt.Tooltip("group:N", title=tx("axis.group", lang)), alt.Tooltip("mode:N", title=tx("axis.mode", lang)),
-            alt.Tooltip("rule:N", title=tx("axis.rule", lang)),
-            alt.Tooltip("per_person:Q", title=tx("axis.per_person", lang), format=",.2f"),
-            alt.Tooltip("persons:Q", title=tx("axis.persons", lang), format=",.0f"),
-            alt.Tooltip("household_wan:Q", title=tx("axis.household_wan", lang), format=",.1f")]
+    tips = [alt.Tooltip("county:N", title=t("proceeds.axis.county", lang)),
+            alt.Tooltip("group:N", title=t("proceeds.axis.group", lang)),
+            alt.Tooltip("mode:N", title=t("proceeds.axis.mode", lang)),
+            alt.Tooltip("rule:N", title=t("proceeds.axis.rule", lang)),
+            alt.Tooltip("per_person:Q", title=t("proceeds.axis.per_person", lang), format=",.2f"),
+            alt.Tooltip("persons:Q", title=t("proceeds.axis.persons", lang), format=",.0f"),
+            alt.Tooltip("household_wan:Q", title=t("proceeds.axis.household_wan", lang), format=",.1f")]
     lane = 9 if len(rules) > 2 else 12
     # Streamlit fits the whole chart into `height`: legend on top and x axis below take about 120 px
     height = 120 + len(units) * (len(rules) * lane + 10)
     y = alt.Y("unit:N", sort=units, title=None, axis=alt.Axis(labelLimit=220, grid=by_county))
     y_offset = alt.YOffset("rule:N", sort=rule_order)
-    x = alt.X("per_person:Q", title=tx("axis.per_person", lang))
-    color = alt.Color("rule:N", scale=_rule_scale(rules, lang), title=tx("axis.rule", lang),
+    x = alt.X("per_person:Q", title=t("proceeds.axis.per_person", lang))
+    color = alt.Color("rule:N", scale=_rule_scale(rules, lang), title=t("proceeds.axis.rule", lang),
                       legend=alt.Legend(orient="top"))
     mark = (alt.Chart(df).mark_circle(size=55, opacity=0.75, stroke="white", strokeWidth=0.5) if by_county
             else alt.Chart(df).mark_bar())
@@ -198,14 +183,15 @@ def mode_chart(df: pd.DataFrame, rules: list[str], lang: str) -> alt.Chart | Non
     base = alt.Chart(df).encode(
         x=alt.X("mode:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=13)),
         xOffset=alt.XOffset("rule:N", sort=rule_order),
-        y=alt.Y("per_person:Q", title=tx("axis.per_person", lang)),
+        y=alt.Y("per_person:Q", title=t("proceeds.axis.per_person", lang)),
     )
     bars = base.mark_bar().encode(
-        color=alt.Color("rule:N", scale=_rule_scale(rules, lang), title=tx("axis.rule", lang),
+        color=alt.Color("rule:N", scale=_rule_scale(rules, lang), title=t("proceeds.axis.rule", lang),
                         legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("mode:N", title=tx("axis.mode", lang)), alt.Tooltip("rule:N", title=tx("axis.rule", lang)),
-                 alt.Tooltip("per_person:Q", title=tx("axis.per_person", lang), format=",.2f"),
-                 alt.Tooltip("persons:Q", title=tx("axis.persons", lang), format=",.0f")])
+        tooltip=[alt.Tooltip("mode:N", title=t("proceeds.axis.mode", lang)),
+                 alt.Tooltip("rule:N", title=t("proceeds.axis.rule", lang)),
+                 alt.Tooltip("per_person:Q", title=t("proceeds.axis.per_person", lang), format=",.2f"),
+                 alt.Tooltip("persons:Q", title=t("proceeds.axis.persons", lang), format=",.0f")])
     labels = base.mark_text(dy=-6, fontSize=10, color="#343a40").encode(text=alt.Text("per_person:Q", format=".1f"))
     return (bars + labels).properties(height=320)
 
@@ -229,24 +215,24 @@ def lorenz_frame(allocs: dict[str, Allocation], rules: list[str], county: str | 
 def lorenz_chart(df: pd.DataFrame, rules: list[str], lang: str) -> alt.Chart | None:
     if df.empty:
         return None
-    x = alt.X("population_share:Q", title=tx("axis.population_share", lang), scale=alt.Scale(domain=[0, 1]),
+    x = alt.X("population_share:Q", title=t("proceeds.axis.population_share", lang), scale=alt.Scale(domain=[0, 1]),
               axis=alt.Axis(format="%"))
-    y = alt.Y("money_share:Q", title=tx("axis.money_share", lang), scale=alt.Scale(domain=[0, 1]),
+    y = alt.Y("money_share:Q", title=t("proceeds.axis.money_share", lang), scale=alt.Scale(domain=[0, 1]),
               axis=alt.Axis(format="%"))
     diagonal = pd.DataFrame({"population_share": [0.0, 1.0], "money_share": [0.0, 1.0],
-                             "label": [tx("axis.equality", lang)] * 2})
+                             "label": [t("proceeds.axis.equality", lang)] * 2})
     eq = alt.Chart(diagonal).mark_line(color="#868e96", strokeDash=[5, 4]).encode(
         x=x, y=y, tooltip=[alt.Tooltip("label:N", title=" ")])
-    spot = pd.DataFrame({"population_share": [0.3], "money_share": [0.3], "label": [tx("axis.equality", lang)]})
+    spot = pd.DataFrame({"population_share": [0.3], "money_share": [0.3], "label": [t("proceeds.axis.equality", lang)]})
     eq_text = alt.Chart(spot).mark_text(align="right", dx=-8, dy=-8, color="#868e96", fontSize=12).encode(
         x=x, y=y, text="label:N")
     curves = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=18), strokeWidth=2, opacity=0.85).encode(
         x=x, y=y, order="order:Q",
-        color=alt.Color("rule:N", scale=_rule_scale(rules, lang), title=tx("axis.rule", lang),
+        color=alt.Color("rule:N", scale=_rule_scale(rules, lang), title=t("proceeds.axis.rule", lang),
                         legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("rule:N", title=tx("axis.rule", lang)),
-                 alt.Tooltip("population_share:Q", title=tx("axis.population_share", lang), format=".1%"),
-                 alt.Tooltip("money_share:Q", title=tx("axis.money_share", lang), format=".1%")])
+        tooltip=[alt.Tooltip("rule:N", title=t("proceeds.axis.rule", lang)),
+                 alt.Tooltip("population_share:Q", title=t("proceeds.axis.population_share", lang), format=".1%"),
+                 alt.Tooltip("money_share:Q", title=t("proceeds.axis.money_share", lang), format=".1%")])
     return (eq + eq_text + curves).properties(height=340)
 
 
@@ -266,7 +252,7 @@ def destination_frame(groups: pd.DataFrame, lang: str) -> pd.DataFrame:
         for own, origin_key in ((True, "axis.own"), (False, "axis.elsewhere")):
             sub = part[part["own"] == own]
             if len(sub):
-                rows.append({"destination": dest, "origin": tx(origin_key, lang),
+                rows.append({"destination": dest, "origin": t(f"proceeds.{origin_key}", lang),
                              "amount": round(float(sub["household_wan"].sum()), 2),
                              "persons": float(sub["persons"].sum()), "order": 0 if own else 1,
                              "sources": "、".join(dict.fromkeys(sub["county_name"].fillna(sub["county_code"])
@@ -280,18 +266,18 @@ def destination_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
     if df.empty or float(df["amount"].sum()) <= 0:
         return None
     dests = list(dict.fromkeys(df["destination"]))
-    origins = [tx("axis.own", lang), tx("axis.elsewhere", lang)]
+    origins = [t("proceeds.axis.own", lang), t("proceeds.axis.elsewhere", lang)]
     return alt.Chart(df).mark_bar().encode(
         y=alt.Y("destination:N", sort=dests, title=None, axis=alt.Axis(labelLimit=220)),
-        x=alt.X("amount:Q", title=tx("axis.household_wan", lang), stack="zero"),
+        x=alt.X("amount:Q", title=t("proceeds.axis.household_wan", lang), stack="zero"),
         color=alt.Color("origin:N", scale=alt.Scale(domain=origins, range=list(ORIGIN_COLORS)),
-                        title=tx("axis.origin", lang), legend=alt.Legend(orient="top")),
+                        title=t("proceeds.axis.origin", lang), legend=alt.Legend(orient="top")),
         order=alt.Order("order:Q"),
-        tooltip=[alt.Tooltip("destination:N", title=tx("axis.destination", lang)),
-                 alt.Tooltip("origin:N", title=tx("axis.origin", lang)),
-                 alt.Tooltip("sources:N", title=tx("col.county_name", lang)),
-                 alt.Tooltip("amount:Q", title=tx("axis.household_wan", lang), format=",.1f"),
-                 alt.Tooltip("persons:Q", title=tx("axis.persons", lang), format=",.0f")],
+        tooltip=[alt.Tooltip("destination:N", title=t("proceeds.axis.destination", lang)),
+                 alt.Tooltip("origin:N", title=t("proceeds.axis.origin", lang)),
+                 alt.Tooltip("sources:N", title=t("proceeds.col.county_name", lang)),
+                 alt.Tooltip("amount:Q", title=t("proceeds.axis.household_wan", lang), format=",.1f"),
+                 alt.Tooltip("persons:Q", title=t("proceeds.axis.persons", lang), format=",.0f")],
     ).properties(height=150 + 34 * len(dests))  # legend and axis included (Streamlit fits the chart)
 
 
@@ -315,15 +301,15 @@ def waterfall_frame(counties: pd.DataFrame, lang: str) -> pd.DataFrame:
         else:
             start, end = running, running - amount
             running = end
-        rows.append({"step": tx(key, lang), "kind": kind, "start": start, "end": end, "amount": amount,
+        rows.append({"step": t(f"proceeds.{key}", lang), "kind": kind, "start": start, "end": end, "amount": amount,
                      "label": fmt_number(amount, 1) if kind == "total" or amount < 0.05 else "−" + fmt_number(amount, 1),
                      "order": i})
-    rows.append({"step": tx("wf.household", lang), "kind": "total", "start": 0.0, "end": s["household_wan"],
+    rows.append({"step": t("proceeds.wf.household", lang), "kind": "total", "start": 0.0, "end": s["household_wan"],
                  "amount": s["household_wan"], "label": fmt_number(s["household_wan"], 1), "order": len(rows)})
     df = pd.DataFrame(rows)
     df["top"] = df[["start", "end"]].max(axis=1)
     kinds = {"total": "wf.total", "deduction": "wf.deduction", "unallocated": "wf.unallocated"}
-    df["kind_label"] = [tx(kinds[k], lang) for k in df["kind"]]
+    df["kind_label"] = [t(f"proceeds.{kinds[k]}", lang) for k in df["kind"]]
     return df
 
 
@@ -335,11 +321,11 @@ def waterfall_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
     labels = [df.loc[df["kind"] == k, "kind_label"].iloc[0] for k in kinds]
     x = alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=12, labelOverlap=False))
     bars = alt.Chart(df).mark_bar(size=46).encode(
-        x=x, y=alt.Y("start:Q", title=tx("axis.amount", lang)), y2="end:Q",
+        x=x, y=alt.Y("start:Q", title=t("proceeds.axis.amount", lang)), y2="end:Q",
         color=alt.Color("kind_label:N", scale=alt.Scale(domain=labels, range=[WATERFALL_COLORS[k] for k in kinds]),
-                        title=tx("axis.kind", lang), legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("step:N", title=tx("axis.step", lang)),
-                 alt.Tooltip("label:N", title=tx("axis.amount", lang))])
+                        title=t("proceeds.axis.kind", lang), legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("step:N", title=t("proceeds.axis.step", lang)),
+                 alt.Tooltip("label:N", title=t("proceeds.axis.amount", lang))])
     text = alt.Chart(df).mark_text(dy=-8, fontSize=12, color="#212529").encode(x=x, y="top:Q", text="label:N")
     # the running total carried from one bar to the next
     links = df.iloc[:-1].assign(next_order=df["order"].iloc[1:].to_numpy(), step_next=df["step"].iloc[1:].to_numpy())
@@ -349,7 +335,7 @@ def waterfall_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
     return alt.layer(*layers).properties(height=340)
 
 
-__all__ = ["PROVINCE", "model_key", "scoped", "metrics_view", "allocation_view", "allocation_csv", "moves_view",
+__all__ = ["PROVINCE", "scoped", "metrics_view", "allocation_view", "allocation_csv", "moves_view",
            "benefit_frame", "benefit_chart", "mode_frame", "mode_chart", "lorenz_frame", "lorenz_chart",
            "destination_frame", "destination_chart", "waterfall_frame", "waterfall_chart", "rule_label",
-           "mode_label", "tx"]
+           "mode_label", "number_formats"]

@@ -1,5 +1,6 @@
 """What the sensitivity page draws, built from planner.sensitivity's plain tables: localised tables, CSV exports and
-Altair charts. No Streamlit and no model logic here (like app_views), so it can be tested without a browser.
+Altair charts. No Streamlit and no model logic here (like the other ui/figures modules), so it can be tested without
+a browser.
 """
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import altair as alt
 import pandas as pd
 
 from planner.export import csv_bytes
-from planner.i18n import fmt_number, t
+from planner.i18n import choice_label, fmt_number, t
 from planner.sensitivity import ROBUST_THRESHOLD, pairing_matrix
 
 # KPI charts on the sweep tab: (column, title key, number format)
@@ -20,11 +21,6 @@ CURRENT_COLOR = "#e8590c"
 ROBUST_COLOR = "#2b8a3e"
 FRAGILE_COLOR = "#f08c00"
 MAX_BARS = 40
-
-
-def c(name: str, lang: str) -> str:
-    """Localised header of a sensitivity column."""
-    return t(f"sens.col.{name}", lang)
 
 
 def value_label(value: float) -> str:
@@ -79,14 +75,14 @@ def sweep_charts(kpis: pd.DataFrame, param: str, current: float | None, lang: st
 def sweep_table(kpis: pd.DataFrame, param: str, lang: str) -> pd.DataFrame:
     """KPIs per step with localised headers and status; the parameter column is headed by the parameter name."""
     df = pd.DataFrame({
-        c("step", lang): kpis["step"].astype(int),
+        t("sens.col.step", lang): kpis["step"].astype(int),
         param: kpis["value"],
-        c("status", lang): [t(f"sens.status.{s}", lang) for s in kpis["status"]],
+        t("sens.col.status", lang): [t(f"sens.status.{s}", lang) for s in kpis["status"]],
     })
     for col, key, _ in SWEEP_CHARTS:
         df[t(key, lang)] = kpis[col].astype(float).round(2 if "price" in col else 1)
-    df[c("pairings", lang)] = kpis["pairings"].astype("Int64")
-    df[c("problem", lang)] = kpis["problem_en" if lang == "en" else "problem_zh"].fillna("")
+    df[t("sens.col.pairings", lang)] = kpis["pairings"].astype("Int64")
+    df[t("sens.col.problem", lang)] = kpis["problem_en" if lang == "en" else "problem_zh"].fillna("")
     return df
 
 
@@ -98,11 +94,12 @@ def sweep_pairs_view(kpis: pd.DataFrame, pairs: pd.DataFrame, lang: str) -> pd.D
     for s, v in zip(steps, kpis["value"]):
         h = value_label(v)
         headers[s] = h if h not in headers.values() else f"{h} (#{s})"
-    df = pd.DataFrame({c("pair", lang): [f"{a} → {b}" for a, b in zip(wide["seller_name"], wide["buyer_name"])]})
+    pairs_text = [f"{a} → {b}" for a, b in zip(wide["seller_name"], wide["buyer_name"])]
+    df = pd.DataFrame({t("sens.col.pair", lang): pairs_text})
     for s in steps:
         df[headers[s]] = wide[s].astype(float).round(1).to_numpy() if len(wide) else []
-    df[c("steps_chosen", lang)] = wide["steps_chosen"].astype(int).to_numpy() if len(wide) else []
-    df[c("changes", lang)] = [t("common.yes", lang) if v else "" for v in wide["changes"]]
+    df[t("sens.col.steps_chosen", lang)] = wide["steps_chosen"].astype(int).to_numpy() if len(wide) else []
+    df[t("sens.col.changes", lang)] = [t("common.yes", lang) if v else "" for v in wide["changes"]]
     return df
 
 
@@ -112,7 +109,7 @@ def sweep_kpis_export(kpis: pd.DataFrame, param: str, lang: str, audit: dict | N
 
 def sweep_pairs_export(pairs: pd.DataFrame, param: str, lang: str, audit: dict | None = None) -> bytes:
     """Long format: one row per step and pair (as `python -m planner sweep` writes it), localised headers."""
-    df = pairs.rename(columns={"step": c("step", lang), "value": param,
+    df = pairs.rename(columns={"step": t("sens.col.step", lang), "value": param,
                                **{k: t(f"col.{k}", lang) for k in ("seller_code", "seller_name", "buyer_code",
                                                                    "buyer_name", "quota_mu", "price_wan_per_mu",
                                                                    "amount_wan")}})
@@ -125,14 +122,15 @@ def sweep_pairs_export(pairs: pd.DataFrame, param: str, lang: str, audit: dict |
 def robust_view(pairs: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The robustness table: pair, robust flag, frequency (%), base quota, quota range when chosen, codes."""
     return pd.DataFrame({
-        c("pair", lang): [f"{a} → {b}" for a, b in zip(pairs["seller_name"], pairs["buyer_name"])],
-        c("robust", lang): [t("sens.robust_yes", lang) if v else t("sens.robust_no", lang) for v in pairs["robust"]],
-        c("frequency", lang): (pairs["frequency"].astype(float) * 100).round(1),
-        c("in_base", lang): [t("common.yes", lang) if v else "" for v in pairs["in_base"]],
-        c("base_quota_mu", lang): pairs["base_quota_mu"].astype(float).round(1),
-        c("min_quota_mu", lang): pairs["min_quota_mu"].astype(float).round(1),
-        c("mean_quota_mu", lang): pairs["mean_quota_mu"].astype(float).round(1),
-        c("max_quota_mu", lang): pairs["max_quota_mu"].astype(float).round(1),
+        t("sens.col.pair", lang): [f"{a} → {b}" for a, b in zip(pairs["seller_name"], pairs["buyer_name"])],
+        t("sens.col.robust", lang): [t("sens.robust_yes", lang) if v else t("sens.robust_no", lang)
+                                     for v in pairs["robust"]],
+        t("sens.col.frequency", lang): (pairs["frequency"].astype(float) * 100).round(1),
+        t("sens.col.in_base", lang): [t("common.yes", lang) if v else "" for v in pairs["in_base"]],
+        t("sens.col.base_quota_mu", lang): pairs["base_quota_mu"].astype(float).round(1),
+        t("sens.col.min_quota_mu", lang): pairs["min_quota_mu"].astype(float).round(1),
+        t("sens.col.mean_quota_mu", lang): pairs["mean_quota_mu"].astype(float).round(1),
+        t("sens.col.max_quota_mu", lang): pairs["max_quota_mu"].astype(float).round(1),
         t("col.seller_code", lang): pairs["seller_code"],
         t("col.buyer_code", lang): pairs["buyer_code"],
     }).reset_index(drop=True)
@@ -162,16 +160,16 @@ def frequency_chart(pairs: pd.DataFrame, lang: str, limit: int = MAX_BARS) -> al
     order = data["pair"].tolist()
     kinds = [t("sens.robust_yes", lang), t("sens.robust_no", lang)]
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("frequency:Q", title=c("frequency", lang), scale=alt.Scale(domain=[0, 1]),
+        x=alt.X("frequency:Q", title=t("sens.col.frequency", lang), scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%", orient="top")),
         y=alt.Y("pair:N", sort=order, title=None, axis=alt.Axis(labelLimit=280, labelOverlap=False)),
-        color=alt.Color("kind:N", title=c("robust", lang),
+        color=alt.Color("kind:N", title=t("sens.col.robust", lang),
                         scale=alt.Scale(domain=kinds, range=[ROBUST_COLOR, FRAGILE_COLOR]),
                         legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("pair:N", title=c("pair", lang)),
-                 alt.Tooltip("frequency:Q", title=c("frequency", lang), format=".0%"),
-                 alt.Tooltip("base:Q", title=c("base_quota_mu", lang), format=",.1f"),
-                 alt.Tooltip("mean:Q", title=c("mean_quota_mu", lang), format=",.1f")])
+        tooltip=[alt.Tooltip("pair:N", title=t("sens.col.pair", lang)),
+                 alt.Tooltip("frequency:Q", title=t("sens.col.frequency", lang), format=".0%"),
+                 alt.Tooltip("base:Q", title=t("sens.col.base_quota_mu", lang), format=",.1f"),
+                 alt.Tooltip("mean:Q", title=t("sens.col.mean_quota_mu", lang), format=",.1f")])
     rule = alt.Chart(pd.DataFrame({"x": [ROBUST_THRESHOLD]})).mark_rule(color="#495057", strokeDash=[4, 3]).encode(
         x="x:Q")
     return (bars + rule).properties(height=alt.Step(22))
@@ -181,12 +179,12 @@ def county_robust_view(counties: pd.DataFrame, lang: str) -> pd.DataFrame:
     return pd.DataFrame({
         t("col.name", lang): counties["name"],
         t("col.code", lang): counties["code"],
-        t("col.role", lang): [t(f"choice.role.{r}", lang) for r in counties["role"]],
-        c("base_mu", lang): counties["base_mu"].astype(float).round(1),
-        c("min_mu", lang): counties["min_mu"].astype(float).round(1),
-        c("mean_mu", lang): counties["mean_mu"].astype(float).round(1),
-        c("max_mu", lang): counties["max_mu"].astype(float).round(1),
-        c("active_share", lang): (counties["active_share"].astype(float) * 100).round(1),
+        t("col.role", lang): [choice_label("role", r, lang) for r in counties["role"]],
+        t("sens.col.base_mu", lang): counties["base_mu"].astype(float).round(1),
+        t("sens.col.min_mu", lang): counties["min_mu"].astype(float).round(1),
+        t("sens.col.mean_mu", lang): counties["mean_mu"].astype(float).round(1),
+        t("sens.col.max_mu", lang): counties["max_mu"].astype(float).round(1),
+        t("sens.col.active_share", lang): (counties["active_share"].astype(float) * 100).round(1),
     }).reset_index(drop=True)
 
 
@@ -197,8 +195,9 @@ def robust_export(pairs: pd.DataFrame, lang: str, audit: dict | None = None) -> 
 def runs_export(runs: pd.DataFrame, lang: str, audit: dict | None = None) -> bytes:
     df = runs.drop(columns=[x for x in ("has_solution",) if x in runs.columns]).copy()
     df["status"] = [t(f"sens.status.{s}", lang) for s in df["status"]]
-    names = {"run": c("run", lang), "status": c("status", lang), "objective": c("objective", lang),
-             "pairings": c("pairings", lang), **{col: t(key, lang) for col, key, _ in SWEEP_CHARTS}}
+    names = {"run": t("sens.col.run", lang), "status": t("sens.col.status", lang),
+             "objective": t("sens.col.objective", lang),
+             "pairings": t("sens.col.pairings", lang), **{col: t(key, lang) for col, key, _ in SWEEP_CHARTS}}
     return csv_bytes(df.rename(columns=names), audit, lang)
 
 

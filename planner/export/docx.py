@@ -1,0 +1,323 @@
+"""Word documents (.docx) for people: the plan report (DESIGN section 5: scenario, headline figures, pairings,
+reasons, proceeds, ledger) and one agreement sheet per pairing, drawn from the same blocks as the Markdown and
+worksheet versions.
+
+Styles name a CJK font for East Asian text (w:eastAsia = 宋体) and a Latin font for digits and letters, so Word
+and WPS on Chinese Windows render the text without substituting fonts.
+"""
+from __future__ import annotations
+
+import io
+import numbers
+import re
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
+
+import numpy as np
+import pandas as pd
+
+from planner.export.agreements import CN_NUM, Block, agreement_blocks
+from planner.export.common import Facts, fixed, now, pairing_row, text, total_price
+from planner.export.headers import header, kind
+from planner.export.markdown import agreement_filenames, agreement_files
+from planner.i18n import choice_label, t
+
+EAST_ASIA_FONT = "宋体"  # SimSun: on every Chinese Windows, and WPS maps it on Linux
+LATIN_FONT = "Times New Roman"
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # lxml refuses these in text
+DECIMALS = {"int": 0, "per": 4}
+
+
+def _clean(value) -> str:
+    return XML_ILLEGAL.sub("", "" if value is None else str(value))
+
+
+def _set_fonts(style, size_pt: float | None = None) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    style.font.name = LATIN_FONT
+    if size_pt:
+        style.font.size = Pt(size_pt)
+    rpr = style.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(theme), None)  # a theme font would win over the names below
+    fonts.set(qn("w:ascii"), LATIN_FONT)
+    fonts.set(qn("w:hAnsi"), LATIN_FONT)
+    fonts.set(qn("w:eastAsia"), EAST_ASIA_FONT)
+
+
+def _document(title: str):
+    from docx import Document
+    from docx.shared import Cm
+
+    from planner import __version__
+
+    doc = Document()
+    _set_fonts(doc.styles["Normal"], 10.5)
+    for name, size in (("Title", 18), ("Heading 1", 15), ("Heading 2", 12.5), ("Table Grid", None)):
+        _set_fonts(doc.styles[name], size)
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)  # A4
+    section.left_margin = section.right_margin = Cm(2.2)
+    section.top_margin = section.bottom_margin = Cm(2.2)
+    doc.core_properties.title = _clean(title)
+    doc.core_properties.author = f"planner {__version__}"
+    return doc
+
+
+def _heading(doc, value: str, style: str):
+    """A paragraph in a heading style, set by style id: python-docx looks names up by a slow XPath search."""
+    p = doc.add_paragraph()
+    p._p.style = _STYLE_IDS.get(style) or doc.styles[style].style_id
+    p.add_run(_clean(value))
+    return p
+
+
+_STYLE_IDS = {"Title": "Title", "Heading 1": "Heading1", "Heading 2": "Heading2"}  # the default template's ids
+
+
+def _bytes(doc) -> bytes:
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _table(doc, fields: list[str], rows: list[dict], lang: str, total: dict | None = None,
+           headers: dict[str, str] | None = None) -> None:
+    """A grid table with a repeated, bold header row; numbers right-aligned with fixed decimals."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.shared import Pt
+
+    table = doc.add_table(rows=1, cols=len(fields))
+    table.style = doc.styles["Table Grid"]
+    head = table.rows[0]
+    head._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeat on every page
+    for cell, f in zip(head.cells, fields):
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(_clean((headers or {}).get(f) or header(f, lang)))
+        run.bold = True
+        run.font.size = Pt(9)
+    for rec, bold in [(r, False) for r in rows] + ([(total, True)] if total else []):
+        cells = table.add_row().cells
+        for cell, f in zip(cells, fields):
+            value = rec.get(f)
+            numeric = isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+            shown = "" if value is None else fixed(value, DECIMALS.get(kind(f), 2)) if numeric else _clean(value)
+            p = cell.paragraphs[0]
+            run = p.add_run(shown)
+            run.bold = bold
+            run.font.size = Pt(9)
+            if numeric:
+                p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+class _AgreementTemplate:
+    """The styled Word package, built once per export with python-docx; each agreement only fills in the body.
+
+    python-docx needs about 0.1 s per document; a national plan has thousands of pairings, so the paragraphs are
+    written as WordprocessingML directly (five paragraph shapes, all text XML-escaped) into a copy of the package."""
+
+    BODY = "@@BODY@@"
+    TITLE = "@@TITLE@@"
+
+    def __init__(self):
+        doc = _document(self.TITLE)
+        doc.add_paragraph(self.BODY)
+        self.parts: dict[str, bytes] = {}
+        with zipfile.ZipFile(io.BytesIO(_bytes(doc))) as zf:
+            self.infos = zf.infolist()
+            for info in self.infos:
+                self.parts[info.filename] = zf.read(info.filename)
+        xml = self.parts["word/document.xml"].decode("utf-8")
+        i = xml.index(self.BODY)
+        start, end = max(xml.rfind("<w:p>", 0, i), xml.rfind("<w:p ", 0, i)), xml.index("</w:p>", i) + len("</w:p>")
+        self.head, self.tail = xml[:start], xml[end:]
+
+    def render(self, blocks: list[Block], lang: str) -> bytes:
+        colon = t("agreement.colon", lang)
+        body = []
+        for bl in blocks:
+            if bl.kind in ("title", "heading"):
+                body.append(_p([(bl.text, "")], style="Heading1" if bl.kind == "title" else "Heading2"))
+            elif bl.kind == "note":
+                body.append(_p([(bl.text, '<w:i/><w:color w:val="595959"/>')]))
+            elif bl.kind == "field":
+                body.append(_p([(bl.label + colon, "<w:b/>"), (bl.text, "")]))
+            elif bl.kind == "check":
+                bold = "<w:b/>" if bl.level == 1 else ""
+                body.append(_p([("☐ ", ""), (bl.label, bold), (" " + bl.text, "")], indent=425 * (bl.level - 1)))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for info in self.infos:
+                data = self.parts[info.filename]
+                if info.filename == "word/document.xml":
+                    data = (self.head + "".join(body) + self.tail).encode("utf-8")
+                elif info.filename == "docProps/core.xml":
+                    data = data.replace(self.TITLE.encode(), _esc(blocks[0].text if blocks else "").encode("utf-8"))
+                zf.writestr(info.filename, data)
+        return buf.getvalue()
+
+
+def _esc(value) -> str:
+    return xml_escape(_clean(value))
+
+
+def _p(runs: list[tuple[str, str]], style: str = "", indent: int = 0) -> str:
+    ppr = (f'<w:pStyle w:val="{style}"/>' if style else "") + (f'<w:ind w:left="{indent}"/>' if indent else "")
+    out = [f"<w:p><w:pPr>{ppr}</w:pPr>" if ppr else "<w:p>"]
+    for value, rpr in runs:
+        out.append(f'<w:r>{f"<w:rPr>{rpr}</w:rPr>" if rpr else ""}<w:t xml:space="preserve">{_esc(value)}</w:t></w:r>')
+    return "".join(out) + "</w:p>"
+
+
+def agreement_docx_bytes(scn, result, seller_code: str, buyer_code: str, lang: str = "zh",
+                         generated: str | None = None, facts: Facts | None = None) -> bytes:
+    """The agreement sheet of one recommended pairing as a Word document; KeyError for a pairing not in the plan."""
+    row = pairing_row(result, seller_code, buyer_code)
+    blocks = agreement_blocks(scn, row, lang, text, generated or now(), facts)
+    return _AgreementTemplate().render(blocks, lang)
+
+
+def agreement_docx_files(scn, result, lang: str = "zh", generated: str | None = None) -> dict[str, bytes]:
+    """One .docx per recommended pairing, named like the Markdown files (01_<seller>_<buyer>.docx)."""
+    generated = generated or now()
+    facts = Facts.of(scn)
+    p = result.pairings
+    if not len(p):
+        return {}
+    template = _AgreementTemplate()
+    return {name: template.render(agreement_blocks(scn, row, lang, text, generated, facts), lang)
+            for name, row in zip(agreement_filenames(p, ".docx"), p.to_dict("records"))}
+
+
+STALE = re.compile(r"(index\.md|\d{2,}_[0-9A-Za-z_-]+\.(md|docx))")
+
+
+def write_agreements(scn, result, folder: Path, lang: str = "zh") -> list[Path]:
+    """Write agreements/*.docx (one per pairing) and the Markdown versions with index.md. Agreement files of an
+    earlier run in the same folder are removed first, so the folder never holds an agreement for a pairing that is
+    no longer recommended."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.is_file() and STALE.fullmatch(old.name):
+            old.unlink()
+    generated = now()
+    files = {**agreement_docx_files(scn, result, lang, generated), **agreement_files(scn, result, lang, generated)}
+    paths = []
+    for name, data in files.items():
+        path = folder / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+# --------------------------------------------------------------------------- the plan report
+
+def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report: pd.DataFrame | None = None,
+                      generated: str | None = None) -> bytes:
+    """The plan for people: scenario, headline figures, pairings, per-county reasons, proceeds (with relocation
+    data) and the ledger. `report` is explain.county_report(scn, result) when the caller has it already."""
+    from planner import __version__
+    from planner.export.workbook import county_report_or_blank
+    from planner.ledger import ledger
+
+    lang = "en" if lang == "en" else "zh"
+
+    def say(key: str, **kw) -> str:
+        return t(f"report.{key}", lang, **kw)
+
+    def mu(value) -> str:
+        return t("agreement.quota", lang, quota=fixed(value))
+
+    def numbered(key: str, i: int) -> str:
+        return say(key, n=CN_NUM[i] if lang == "zh" else i + 1)
+
+    if allocation is None and len(scn.relocation) and result.has_solution:
+        from planner.proceeds import allocate
+
+        allocation = allocate(scn, result.pairings)
+    doc = _document(say("title", scenario=scn.name))
+    _heading(doc, say("title", scenario=scn.name), "Title")
+    if text(scn.description):
+        doc.add_paragraph(_clean(scn.description))
+    doc.add_paragraph(_clean(say("generated", hash=scn.content_hash(), version=__version__,
+                                 solver=f"{result.solver} ({result.algorithm})", generated=generated or now())))
+    p = result.pairings
+    tot = result.totals
+    quota, amount = float(p["quota_mu"].sum()), float(p["amount_wan"].sum())
+    price = total_price(quota, amount)
+    _heading(doc, say("h_headline"), "Heading 1")
+    head = [(say("status"), result.status),
+            (say("pairings"), say("pairings_value", n=len(p))),
+            (say("quota"), mu(quota)), (say("amount"), t("agreement.amount", lang, amount=fixed(amount))),
+            (say("avg_price"), t("agreement.price", lang, price=fixed(price))),
+            (say("sellers"), say("counties_value", n=p["seller_code"].nunique())),
+            (say("buyers"), say("counties_value", n=p["buyer_code"].nunique())),
+            (say("unmet"), mu(tot.get("unmet_demand_mu"))),
+            (say("plan_adjustment"), mu(tot.get("plan_adjustment_mu")))]
+    _table(doc, ["item", "value"], [{"item": k, "value": v} for k, v in head], lang,
+           headers={"item": t("workbook.audit_col.item", lang), "value": t("workbook.audit_col.value", lang)})
+
+    _heading(doc, say("h_pairings"), "Heading 1")
+    if len(p):
+        rows = [{**r, "seq": i + 1} for i, r in enumerate(p.to_dict("records"))]
+        fields = ["seq", "seller_name", "buyer_name", "quota_mu", "price_wan_per_mu", "amount_wan",
+                  "plan_adjustment_mu"]
+        total = {"seller_name": t("workbook.total", lang), "quota_mu": quota, "price_wan_per_mu": price,
+                 "amount_wan": amount, "plan_adjustment_mu": float(p["plan_adjustment_mu"].sum())}
+        _table(doc, fields, rows, lang, total=total)
+    else:
+        doc.add_paragraph(say("no_pairings") if result.has_solution else say("failed", message=result.message))
+
+    _heading(doc, say("h_reasons"), "Heading 1")
+    rep = county_report_or_blank(scn, result, report)
+    active = rep[(rep["surplus_mu"].fillna(0) > 0) | (rep["demand_mu"].fillna(0) > 0)
+                 | (rep["sold_mu"].fillna(0) > 0) | (rep["bought_mu"].fillna(0) > 0)]
+    rows = [{**r, "role": choice_label("role", text(r.get("role")), lang),
+             "reason": text(r.get(f"reason_{lang}"))} for r in active.to_dict("records")]
+    _table(doc, ["code", "name", "role", "sold_mu", "unsold_mu", "bought_mu", "unmet_mu", "reason"], rows, lang)
+
+    i = 3
+    if allocation is not None:
+        _heading(doc, say("h_proceeds"), "Heading 1")
+        pr = allocation.params
+        doc.add_paragraph(_clean(say("proceeds_rule", rule=choice_label("rule", pr.rule, lang),
+                                     cost=fixed(pr.reclamation_cost_per_mu),
+                                     financing=fixed(pr.financing_repayment_share, 3),
+                                     collective=fixed(pr.collective_share, 3))))
+        c = allocation.counties
+        fields = ["county_name", "sold_mu", "gross_wan", "reclamation_wan", "financing_wan", "collective_wan",
+                  "household_wan", "persons", "per_person_wan"]
+        total = {f: float(c[f].sum()) for f in fields[1:-1]}
+        total["county_name"] = t("workbook.total", lang)
+        total["per_person_wan"] = total["household_wan"] / total["persons"] if total["persons"] > 0 else None
+        _table(doc, fields, c.to_dict("records"), lang, total=total)
+        i += 1
+
+    _heading(doc, numbered("h_ledger", i), "Heading 1")
+    doc.add_paragraph(say("ledger_intro"))
+    led = ledger(scn, result, lang)
+    fields = ["code", "name", "produced_mu", "transferred_mu", "transferred_wan", "remaining_mu", "demand_mu",
+              "received_mu"]
+    body = led.iloc[:-1].to_dict("records")
+    _table(doc, fields, body, lang, total=led.iloc[-1].to_dict())
+
+    _heading(doc, numbered("h_agreements", i + 1), "Heading 1")
+    doc.add_paragraph(say("agreements_intro"))
+    return _bytes(doc)
+
+
+def write_report(scn, result, path: Path, allocation=None, lang: str = "zh", **kw) -> None:
+    Path(path).write_bytes(report_docx_bytes(scn, result, allocation, lang, **kw))
+
+
+__all__ = ["report_docx_bytes", "write_report", "agreement_docx_bytes", "agreement_docx_files", "write_agreements"]

@@ -1,0 +1,1 @@
+"""What each page draws, one module per page; pages/ call these and stay thin."""
