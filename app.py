@@ -25,6 +25,7 @@ PAGES = [
     ("pages/1_overview.py", "page.overview", "overview"),
     ("pages/2_editor.py", "page.editor", "editor"),
     ("pages/3_pairings.py", "page.pairings", "pairings"),
+    ("pages/7_ledger.py", "page.ledger", "ledger"),
     ("pages/4_proceeds.py", "page.proceeds", "proceeds"),
     ("pages/5_compare.py", "page.compare", "compare"),
     ("pages/6_sensitivity.py", "page.sensitivity", "sensitivity"),

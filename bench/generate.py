@@ -82,6 +82,36 @@ def make(size: str, folder: Path, seed: int = 7) -> Path:
     return folder
 
 
+LOT_STATUSES = ["confirmed"] * 6 + ["accepted", "reclaiming", "planned"]
+
+
+def make_with_lots(size: str, folder: Path, seed: int = 7, lots_per_seller: int = 3) -> Path:
+    """The same market with ~3 lots per seller (mixed statuses, ready years, own grades) and a four-year horizon
+    (article 27), every rule of issue 12 on: the quality balance per lot, supply from confirmed lots only."""
+    folder = make(size, folder, seed)
+    rng = np.random.default_rng(seed + 1)
+    counties = pd.read_csv(folder / "counties.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    sellers = counties[counties["poverty_class"] != "none"]
+    rows = []
+    for code, surplus, grade in zip(sellers["code"], sellers["surplus_mu"].astype(float),
+                                    sellers["reclaimed_quality_grade"].astype(int)):
+        k = int(rng.integers(lots_per_seller - 1, lots_per_seller + 2))
+        share = rng.dirichlet(np.full(k, 3.0))
+        for i in range(k):
+            rows.append({"lot_id": f"{code}-{i + 1}", "county_code": code, "status": rng.choice(LOT_STATUSES),
+                         "ready_year": int(rng.integers(2017, 2022)), "area_mu": round(surplus * share[i] + 20, 1),
+                         "used_locally_mu": 10, "reserved_rural_mu": 10, "turnover_owed_mu": 0,
+                         "reclaimed_quality_grade": int(np.clip(grade + rng.integers(-2, 3), 1, 15))})
+    pd.DataFrame(rows).to_csv(folder / "lots.csv", index=False, encoding="utf-8-sig")
+    counties.loc[counties["poverty_class"] != "none", "surplus_mu"] = ""  # the lots are the supply
+    counties.to_csv(folder / "counties.csv", index=False, encoding="utf-8-sig")
+    toml = (folder / "scenario.toml").read_text(encoding="utf-8").replace('quality_rule = "off"',
+                                                                          'quality_rule = "aggregate"')
+    (folder / "scenario.toml").write_text(toml + "\n[horizon]\nstart_year = 2018\nend_year = 2021\n",
+                                          encoding="utf-8")
+    return folder
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("size", choices=list(SIZES))

@@ -30,11 +30,12 @@ def main() -> None:
         editor.status(problems)
     with bar:
         editor.action_bar(state.pending_errors())
-    with tabs[3]:
+    params_tab, import_tab, store_tab = tabs[len(state.TABLES):]
+    with params_tab:
         editor.params(scn)
-    with tabs[4]:
+    with import_tab:
         editor.imports()
-    with tabs[5]:
+    with store_tab:
         library.manage_panel(with_save=False)
 
 

@@ -52,6 +52,8 @@ def cmd_solve(args) -> int:
 
     audit = audit_record(scn, result, time_limit=args.time_limit)  # also carried by every CSV written below
     write_csv(result.pairings, out / "pairings.csv", audit)
+    if len(result.lots):  # DESIGN 5: sold and remaining per lot
+        write_csv(result.lots, out / "lots.csv", audit)
     report = county_report(scn, result)
     write_csv(report, out / "counties.csv", audit)
     summary = result.summary()

@@ -24,8 +24,13 @@ def log_dir() -> Path:
     return Path(os.environ.get("PLANNER_LOG_DIR") or ROOT / "logs")
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")  # China Standard Time, no daylight saving
+
+
 def now_iso() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    """ISO 8601 in Beijing time (2026-11-27T19:35:38+08:00), whatever the server's own time zone: staff read the
+    stamps in machine files against their own clocks."""
+    return dt.datetime.now(BEIJING).isoformat(timespec="seconds")
 
 
 def audit_record(scn, result=None, **settings) -> dict:

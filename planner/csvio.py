@@ -146,14 +146,15 @@ def _cell(value) -> str:
 
 # --------------------------------------------------------------------------- writing
 
-# Audit record key -> (zh header, en header). Kept here rather than in the locale files because this module imports
-# nothing from the planner; the headers are machine-facing column names more than labels.
+# Generation record key (planner.audit.audit_record) -> (zh header, en header). Kept here rather than in the locale
+# files because this module imports nothing from the planner; the headers are machine-facing column names more than
+# labels. The scenario hash is the plan's check code (方案校验码): the same inputs give the same code.
 AUDIT_COLUMNS = {
-    "scenario_name": ("审计_情景名称", "audit_scenario_name"),
-    "scenario_hash": ("审计_情景指纹", "audit_scenario_hash"),
-    "planner_version": ("审计_规划器版本", "audit_planner_version"),
-    "solver": ("审计_求解器", "audit_solver"),
-    "created_at": ("审计_生成时间", "audit_created_at"),
+    "scenario_name": ("生成信息_情景名称", "audit_scenario_name"),
+    "scenario_hash": ("方案校验码", "audit_scenario_hash"),
+    "planner_version": ("生成信息_规划工具版本", "audit_planner_version"),
+    "solver": ("生成信息_求解器", "audit_solver"),
+    "created_at": ("生成信息_生成时间", "audit_created_at"),
 }
 
 

@@ -9,6 +9,7 @@ left below the precision a number is stated in (0.01 亩, 0.01 万元) is nothin
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,11 @@ def _counted(prefix: str, counts) -> tuple[str, str]:
     return _joined([i18n.both("reason.count_item", word=i18n.both(f"{prefix}.{w}"), n=n) for w, n in counts])
 
 
+def _column(df: pd.DataFrame, col: str) -> pd.Series:
+    """A numeric column, all blank when the table lacks it."""
+    return pd.to_numeric(df[col], errors="coerce") if col in df else pd.Series(np.nan, index=df.index)
+
+
 class _Limits:
     """Which limits of each county are used up, read once from the plan as printed and the model rows."""
 
@@ -73,12 +79,34 @@ class _Limits:
         self.unsold = c["unsold_mu"].to_dict()
         self.unmet = c["unmet_mu"].to_dict()
         self.paid = c["paid_wan"].to_dict()
-        budget = scn.counties["budget_wan"] if "budget_wan" in scn.counties else np.nan
-        self.budget = dict(zip(scn.counties["code"].astype(str), pd.to_numeric(budget, errors="coerce")))
-        self.flows = result.pairings["seller_code"].value_counts().to_dict() if len(result.pairings) else {}
+        self.budget = dict(zip(scn.counties["code"].astype(str), _column(scn.counties, "budget_wan")))
+        pairings = result.pairings
+        self.flows = Counter(pairings["seller_code"]) + Counter(pairings["buyer_code"])  # rows the plan states
         cand = result.candidates
         ok = cand[cand["admissible"]] if len(cand) else cand
         self.cheapest = ok.groupby("buyer_code")["price"].min().to_dict() if len(ok) else {}
+        self.min_lot = float(scn.param("rules", "min_lot_mu") or 0.0) if result.is_mip else 0.0
+        self.room = self._buyer_room(scn, result) if self.min_lot > 0 else {}
+
+    def _buyer_room(self, scn: Scenario, result: SolveResult) -> dict[str, float]:
+        """亩 a buyer could still take as the plan stands: unmet demand, capped by its construction and cultivated
+        headroom and by what its budget left buys at its cheapest admissible price."""
+        c = scn.counties.set_index(scn.counties["code"].astype(str))
+
+        def num(col: str) -> pd.Series:
+            return _column(c, col)
+
+        r = result.counties.set_index("code")
+        bought = r["bought_mu"].astype(float)
+        adj = (result.pairings.groupby("buyer_code")["plan_adjustment_mu"].sum() if len(result.pairings)
+               else pd.Series(dtype=float)).reindex(r.index).fillna(0.0)  # space ceded to it (article 6 ¶2)
+        room = r["unmet_mu"].astype(float).copy()
+        room = np.fmin(room, (num("construction_headroom_mu") - bought + adj).reindex(r.index))
+        share = num("cultivated_share").where(lambda v: v > 0)
+        room = np.fmin(room, (num("cultivated_headroom_mu") / share - bought).reindex(r.index))
+        price = pd.Series(self.cheapest, dtype=float).where(lambda v: v > 0)
+        room = np.fmin(room, ((num("budget_wan") - r["paid_wan"]) / price).reindex(r.index))
+        return room.clip(lower=0.0).to_dict()
 
     def budget_used_up(self, code: str) -> bool:
         """Spent to within 0.01 万元, or what is left cannot buy another 0.01 亩 at the cheapest admissible price."""
@@ -99,12 +127,21 @@ class _Limits:
             kinds.add("budget")
         return kinds
 
+    def rounding_left(self, code: str, kind: str, left: float) -> bool:
+        """The model used the limit up (its `kind` row binds) and what the plan leaves is only the rounding of the
+        county's flows to 0.01 亩 (rounding them up would break another limit)."""
+        return kind in self.rows.get(code, ()) and _used_up(left, MU_TOL * (1 + self.flows.get(code, 0)))
+
+    def lot_too_small(self, left: float, partners, other_left: dict, trading) -> bool:
+        """With a minimum lot, no open partner could start a new pairing: what is left on one side or the other is
+        below min_lot_mu (and it trades with none of them already, where any quantity could be added)."""
+        if self.min_lot <= 0 or not len(partners) or set(partners) & set(trading):
+            return False
+        return all(min(left, float(other_left.get(p, 0.0))) < self.min_lot for p in partners)
+
     def sold_out(self, code: str) -> bool:
-        """Nothing left as printed; or the model sold it all and what is left is only the rounding of its flows to
-        0.01 亩 (where rounding up would break a buyer's limit)."""
         left = float(self.unsold.get(code, 0.0))
-        return _used_up(left) or ("supply" in self.rows.get(code, ()) and
-                                  _used_up(left, MU_TOL * (1 + self.flows.get(code, 0))))
+        return _used_up(left) or self.rounding_left(code, "supply", left)
 
     def seller_closed(self, code: str) -> bool:
         """The seller can sell no more: sold out or its partner limit is reached."""
@@ -169,8 +206,12 @@ def _seller_reason(rec, pairs: pd.DataFrame, limits: _Limits) -> tuple[str, str,
             for kind in kinds:
                 counts[kind] = counts.get(kind, 0) + 1
         return _reason("buyers_full", left=_fmt(left), detail=_counted("reason_limit", counts.items()))
-    if limits.sold_out(rec["code"]):
-        return _reason("fully_sold")  # the model sold it all; what is left is below what a plan can state
+    if limits.rounding_left(rec["code"], "supply", left):
+        return _reason("rounding_left", left=_fmt(left))
+    open_buyers = [b for b, kinds in zip(ok["buyer_code"], full) if not kinds]
+    trading = ok.loc[ok["quota_mu"] >= MU_TOL, "buyer_code"] if "quota_mu" in ok else []
+    if limits.lot_too_small(left, open_buyers, limits.room, trading):
+        return _reason("min_lot", left=_fmt(left), lot=_fmt(limits.min_lot))
     return _reason("not_chosen", left=_fmt(left))
 
 
@@ -191,9 +232,15 @@ def _buyer_reason(rec, pairs: pd.DataFrame, limits: _Limits, moved: pd.DataFrame
             return _reason(kind, left=_fmt(left))
     if "partners_buyer" in own:
         return _reason("partner_limit", "partner_limit_buyer", left=_fmt(left))
+    if limits.rounding_left(code, "demand", left):
+        return _reason("rounding_left", "rounding_left_buyer", left=_fmt(left))
     # Its limits have room: a seller it may pair with that still has quota was simply not chosen (the objective or
     # lot sizes); outbid only when every such seller is sold out and sold to some other buyer.
-    if not all(limits.seller_closed(s) for s in ok["seller_code"]):
+    open_sellers = [s for s in ok["seller_code"] if not limits.seller_closed(s)]
+    if open_sellers:
+        trading = ok.loc[ok["quota_mu"] >= MU_TOL, "seller_code"] if "quota_mu" in ok else []
+        if limits.lot_too_small(min(left, limits.room.get(code, left)), open_sellers, limits.unsold, trading):
+            return _reason("min_lot", "min_lot_buyer", left=_fmt(left), lot=_fmt(limits.min_lot))
         return _reason("not_chosen", "not_chosen_buyer", left=_fmt(left))
     sellers = set(ok["seller_code"])
     to_others = moved[moved["seller_code"].isin(sellers) & (moved["buyer_code"] != code)]

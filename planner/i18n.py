@@ -90,8 +90,10 @@ def param_help(param, lang: str) -> str:
     other = "zh" if lang == "en" else "en"
     text = next((t(key, each) for each in (lang if lang in LANGS else DEFAULT_LANG, other) if has_key(key, each)), "")
     if param.article:
-        basis = t("editor.param_basis", lang, article=param.article)
-        text = f"{text} {basis}".strip()
+        from planner import policy  # a leaf: the one table of what each article may be cited for
+
+        basis = policy.basis_text(param.article, lang, t)
+        text = f"{text}{'' if lang == 'zh' else ' '}{basis}".strip()
     return text
 
 

@@ -40,30 +40,36 @@ USES: dict[str, tuple[str, str]] = {
     "plan_adjust": ("adjusting the main plan indicators when planning space is truly short, agreed by both sides",
                     r"调整|调减|调增|承诺函|规划空间|adjust|commitment|plan indicator|plan-adjust|cede"),
     "lots": ("quota from approved project areas, verified and filed with the province; turnover quota returned",
-             r"项目区|核定|确认备案|周转|批次|复垦|lots?\b|verif|turnover|confirm|project area|reclaim"),
+             r"项目区|核定|备案|周转|批次|复垦|状态|lots?\b|verif|turnover|confirm|project area|reclaim|filed|"
+             r"filing|saleable|status"),
     "plan_materials": ("the using county's new-construction plan and application materials",
                        r"实施规划|申请|材料|清单|承诺函|审查意见|报批|建新区|plan\b|material|application|checklist|"
-                       r"commitment|documents?"),
+                       r"commitment|documents?|\bpart|部分|\(1\)|（一）"),
     "reclamation": ("the producing county reclaims on schedule per the project plan; acceptance of the new farmland",
                     r"复垦|验收|整理|期限|按期|reclam|accept|deadline"),
     "ledger": ("the province's ledger of all surplus quota",
                r"台账|剩余|产生|流出|流入|登记|ledger|remaining|produced|transferred"),
     "price": ("the price is negotiated by the two county governments",
-              r"价格|价款|协商|商定|议价|定价|price|negotiat|agreed|bargain"),
+              r"价格|价款|协商|商定|议价|定价|price|negotiat|agreed|bargain|\bdeals?\b"),
     "agreement": ("the transfer agreement: duties, timely payment, reclamation on time; filed with prefecture and "
                   "province", r"协议|备案|签订|支付|资金及时|agreement|filed|filing|payment|deal|signed|on time"),
     "allocation": ("proceeds allocated and used by resettlement mode: money follows people, equal benefit",
-                   r"钱随人走|同等受益|安置|分配|搬迁|money follows|equal benefit|resettle|allocat|relocat"),
+                   r"钱随人走|同等受益|安置|分配|搬迁|流转收益|收益管理|统筹管理|money follows|equal benefit|resettle|allocat|relocat|"
+                   r"proceeds|PROCEEDS_RULES|hybrid|per_capita"),
     "land_kept": ("freed land first serves resettlement, rural infrastructure and rural non-farm use",
-                  r"安置|基础|公益|非农|留足|预留|保留|kept|keep|rural use|infrastructure|non-farm|reserve"),
+                  r"安置|基础|公益|非农|留足|预留|保留|批次|kept|keep|rural use|infrastructure|non-farm|reserve|"
+                  r"\blots?\b"),
     "ownership": ("reclaimed land stays owned by the village collective",
-                  r"所有权|权属|集体经济组织|土地变更|不动产登记|ownership|owned|title"),
+                  r"所有权|权属|集体经济组织|土地变更|不动产登记|ownership|owned|land title"),
     "turnover": ("turnover quota is coordinated by the province, favouring contiguous poor areas and key counties",
                  r"周转|统筹|turnover"),
     "priority_spirit": ("priority weights by poverty class: a planning choice in the spirit of the turnover rule",
                         r"优先|权重|priority|weight"),
     "validity": ("reclamation on time; the measures are valid four years from issue",
-                 r"按时|期限|有效期|四年|年度|复垦|deadline|valid|expir|horizon|years?\b|on time|reclam"),
+                 r"按时|期限|有效期|四年|年度|复垦|未按期|未能及时|处理|deadline|valid|expir|horizon|years?\b|"
+                 r"on time|reclam|\blate\b"),
+    "quota_use": ("the using county uses the quota per its new-construction plan",
+                  r"使用节余指标|建新|uses? the quota|new[- ]construction"),
 }
 
 
@@ -107,7 +113,8 @@ ARTICLES: dict[str, Article] = {a.ref: a for a in (
             ("reclamation",)),
     Article("12", "acceptance of the new farmland; reclaimed farmland is graded for quality", ("quality", "reclamation")),
     Article("14", "the province keeps a ledger of all surplus quota; quota is verified and filed with the province; "
-                  "turnover quota is returned; the using county uses quota per its plan", ("lots", "ledger")),
+                  "turnover quota is returned; the using county uses quota per its plan",
+            ("lots", "ledger", "reclamation", "quota_use")),
     Article("15", "the price is negotiated by the producing and using county governments", ("price",)),
     Article("16", "the two county governments sign a transfer agreement fixing duties, timely payment and "
                   "reclamation on time; it is filed with the prefecture and the province", ("agreement",)),
@@ -134,7 +141,7 @@ MISUSES: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("the provincial guidance band (a scenario assumption; article 15 is the negotiated price)",
      r"指导价|guide_(floor|ceiling)|guidance", frozenset({"15"})),
     ("the optimisation objective (a planning choice)",
-     r"\bobjective\b|优化目标|目标函数", frozenset({"17", "19"})),
+     r"\bobjective\b|优化目标|目标函数", frozenset({"17", "18", "19"})),
     ("the minimum sale share (a planning choice)",
      r"min_sale|最低出让比例|最低流转比例|minimum sale", frozenset({"2", "23"})),
     ("priority weights (a planning choice; article 3 is project siting)",
@@ -294,7 +301,8 @@ def cite(basis: str, lang: str) -> str:
     out, pos = [], 0
     for c in find_citations(basis):
         out.append(basis[pos:c.start])
-        out.append(", ".join(_en_ref(r) for r in c.refs))
+        names = [_en_ref(r) for r in c.refs]
+        out.append(names[0] if len(names) == 1 else "articles " + ", ".join(n[len("article "):] for n in names))
         pos = c.end
     out.append(basis[pos:])
     return "".join(out).replace("（", " (").replace("）", ")").strip()

@@ -1,4 +1,5 @@
-"""A scenario: parameters plus county, pair and relocation tables; reading and writing the folder format.
+"""A scenario: parameters plus its tables (counties, pairs, relocation, lots, demand, payments); reading and
+writing the folder format.
 
 Reading is split in two on purpose (as Calliope does): `read_folder` gets raw text tables and never judges them;
 `planner.validate` judges; `Scenario.from_raw` turns checked raw tables into typed ones. Files may be UTF-8 (with
@@ -128,21 +129,29 @@ def parse_bool(value) -> bool | None:
 
 
 def parse_category(value, column: schema.Column) -> str | None:
-    text = "" if is_blank(value) else str(value).strip()
-    key = text.lower() if text.isascii() else text
-    return column.aliases.get(key, key if key in column.allowed else None)
+    return choice_code(value, column.allowed, column.aliases)
 
 
 # --------------------------------------------------------------------------- typed scenario
 
+def _empty(table: str):
+    return field(default_factory=lambda: empty_table(table))
+
+
 @dataclass
 class Scenario:
-    """A checked scenario with typed tables. Numbers are float (NaN = not given); codes are text."""
+    """A checked scenario with typed tables. Numbers are float (NaN = not given); codes are text.
+
+    One attribute per `schema.TABLES` entry (counties, pairs, relocation, lots, demand, payments), always a
+    DataFrame with the schema's columns; an optional table the folder lacks is empty."""
 
     settings: dict
     counties: pd.DataFrame
-    pairs: pd.DataFrame
-    relocation: pd.DataFrame
+    pairs: pd.DataFrame = _empty("pairs")
+    relocation: pd.DataFrame = _empty("relocation")
+    lots: pd.DataFrame = _empty("lots")
+    demand: pd.DataFrame = _empty("demand")
+    payments: pd.DataFrame = _empty("payments")
 
     @property
     def name(self) -> str:
@@ -151,6 +160,10 @@ class Scenario:
     @property
     def description(self) -> str:
         return str(self.settings.get("scenario", {}).get("description", ""))
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by its schema name."""
+        return {table: getattr(self, table) for table in schema.TABLES}
 
     def param(self, section: str, key: str):
         """A parameter's value, or its schema default when absent."""
@@ -161,33 +174,27 @@ class Scenario:
 
     def with_param(self, section: str, key: str, value) -> Scenario:
         """A copy with one parameter changed (None removes it)."""
-        settings = copy.deepcopy(self.settings)
-        sect = settings.setdefault(section, {})
+        out = self.copy()
+        sect = out.settings.setdefault(section, {})
         if value is None:
             sect.pop(key, None)
         else:
             sect[key] = value
-        return Scenario(settings, self.counties.copy(), self.pairs.copy(), self.relocation.copy())
+        return out
 
     def copy(self) -> Scenario:
-        return Scenario(copy.deepcopy(self.settings), self.counties.copy(), self.pairs.copy(),
-                        self.relocation.copy())
+        return Scenario(copy.deepcopy(self.settings), **{t: df.copy() for t, df in self.tables().items()})
 
     # -- conversion
     @classmethod
     def from_raw(cls, settings: dict | None, tables: dict[str, pd.DataFrame | None]) -> Scenario:
-        settings = copy.deepcopy(settings or {})
-        typed = {}
-        for table, (_, columns, _) in schema.TABLES.items():
-            typed[table] = typed_table(tables.get(table), columns)
-        return cls(settings, typed["counties"], typed["pairs"], typed["relocation"])
+        settings = normalised_settings(settings)
+        typed = {table: typed_table(tables.get(table), columns)
+                 for table, (_, columns, _) in schema.TABLES.items()}
+        return cls(settings, **typed)
 
     def to_raw(self) -> tuple[dict, dict[str, pd.DataFrame]]:
-        return copy.deepcopy(self.settings), {
-            "counties": text_table(self.counties),
-            "pairs": text_table(self.pairs),
-            "relocation": text_table(self.relocation),
-        }
+        return copy.deepcopy(self.settings), {t: text_table(df) for t, df in self.tables().items()}
 
     def content_hash(self) -> str:
         """Stable hash of everything the model and the proceeds rule read (for caching and audit)."""
@@ -207,10 +214,58 @@ class Scenario:
         return c.loc[c["demand_mu"].fillna(0) > 0, "code"].tolist()
 
 
+def normalised_settings(settings: dict | None) -> dict:
+    """A deep copy with list parameters as lists of codes: `saleable_status = "已确认备案"` reads as
+    ["confirmed"] (labels and a single text accepted, as in the tables)."""
+    out = copy.deepcopy(settings or {})
+    for p in schema.PARAMS:
+        if p.kind != "choices":
+            continue
+        sect = out.get(p.section)
+        if not isinstance(sect, dict) or sect.get(p.key) is None:
+            continue
+        value = sect[p.key]
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, (list, tuple)):
+            sect[p.key] = [choice_code(v, p.allowed, p.aliases) or v for v in items]
+    return out
+
+
+def choice_code(value, allowed, aliases) -> str | None:
+    """The code a typed word or label stands for, or None when it is none of them."""
+    text = "" if is_blank(value) else str(value).strip()
+    key = text.lower() if text.isascii() else text
+    return aliases.get(key, key if key in allowed else None)
+
+
+def canonical_headers(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """The table with headers given as labels (zh or en, with or without the unit, as the app shows them) renamed
+    to the schema's column names; unknown headers stay as they are. A label naming a column that is already
+    present is left alone (and reported as a duplicate). Attributes (row numbers etc.) are kept."""
+    names = [str(c).strip().lower() for c in df.columns]
+    mapped = [schema.column_for_header(table, c) or c for c in names]
+    taken: set[str] = set()
+    out_names, dups = [], list(df.attrs.get("duplicate_headers", []))
+    exact = {c for c in names if schema.column_for_header(table, c) == c}
+    for orig, new in zip(names, mapped):
+        if new != orig and (new in taken or new in exact):
+            dups.append(new)
+            new = orig
+        taken.add(new)
+        out_names.append(new)
+    out = df.copy()
+    out.columns = out_names
+    out.attrs = dict(df.attrs)
+    if dups:
+        out.attrs["duplicate_headers"] = list(dict.fromkeys(dups))
+    return out
+
+
 def typed_table(raw: pd.DataFrame | None, columns: tuple[schema.Column, ...]) -> pd.DataFrame:
     """Raw strings -> typed columns; unknown columns kept as text; schema columns always present."""
     raw = pd.DataFrame() if raw is None else raw
-    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    raw = canonical_headers(columns[0].table, raw) if columns else raw.copy()
+    raw.attrs = {}  # a copy: pandas deep-copies attrs on every column read, and typing needs none of them
     n = len(raw)
     out = {}
     known = {c.name for c in columns}
@@ -221,11 +276,7 @@ def typed_table(raw: pd.DataFrame | None, columns: tuple[schema.Column, ...]) ->
         elif col.kind == "bool":
             out[col.name] = pd.Series([bool(_safe(parse_bool, v) or False) for v in values], dtype=bool)
         elif col.kind == "category":
-            parsed = [parse_category(v, col) for v in values]
-            if col.name == "poverty_class":
-                parsed = [p or "none" for p in parsed]
-            else:
-                parsed = [p or "other" for p in parsed]
+            parsed = [parse_category(v, col) or col.blank_code for v in values]
             out[col.name] = pd.Series(parsed, dtype=object)
         else:
             out[col.name] = pd.Series(["" if is_blank(v) else str(v).strip() for v in values], dtype=object)
@@ -270,11 +321,10 @@ def settings_toml_bytes(settings: dict) -> bytes:
 def scenario_files(scn: Scenario) -> dict[str, bytes]:
     """The folder's files as bytes; optional tables only when they have rows."""
     files = {TOML_NAME: settings_toml_bytes(scn.settings)}
-    files["counties.csv"] = write_csv_bytes(text_table(scn.counties))
-    if len(scn.pairs):
-        files["pairs.csv"] = write_csv_bytes(text_table(scn.pairs))
-    if len(scn.relocation):
-        files["relocation.csv"] = write_csv_bytes(text_table(scn.relocation))
+    for table, (filename, _, required) in schema.TABLES.items():
+        df = getattr(scn, table)
+        if required or len(df):
+            files[filename] = write_csv_bytes(text_table(df))
     return files
 
 

@@ -7,6 +7,7 @@ files (`col.<table>.<name>`, `param.<section>.<key>`, `param_help.<section>.<key
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from planner import i18n
 
@@ -256,6 +257,7 @@ def header_key(text) -> str:
     return "".join(text.split())
 
 
+@lru_cache(maxsize=None)
 def _header_forms(table: str) -> dict[str, str]:
     """Every header accepted for a table's columns -> the column name: the name itself and the column's label in
     each language as the app shows it, with and without the unit (so an app download imports back unchanged)."""

@@ -15,16 +15,20 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 
-from planner import schema
+from planner import i18n, schema
 from planner.csvio import FileReadError, decode_bytes, parse_csv_text
 from planner.scenario import TOML_NAME, RawFolder, cell_text
 
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 
-# Words in a file or sheet name that say which table it holds (checked in this order).
+# Words in a file or sheet name that say which table it holds (checked in this order: "县" last, as many Chinese
+# names hold it). Every schema table is listed (tests check it).
 TABLE_WORDS = {
     "relocation": ("relocation", "搬迁"),
+    "payments": ("payments", "payment", "付款", "支付", "拨付"),
     "pairs": ("pairs", "pair", "配对"),
+    "lots": ("lots", "lot", "批次", "项目区"),
+    "demand": ("demand", "需求"),
     "counties": ("counties", "county", "县"),
 }
 
@@ -163,20 +167,23 @@ def _add_file(raw: RawFolder, name: str, data: bytes) -> None:
                     raw.tables[table] = frame
                     found = True
             if not found:
-                raise FileReadError("工作簿中没有名为 counties/县、pairs/配对 或 relocation/搬迁 的工作表。",
-                                    "No sheet named counties, pairs or relocation in the workbook.")
+                raise FileReadError(*i18n.both("uploads.no_table_sheet", names=_table_names()))
         elif suffix in (".csv", ".txt"):
             table = table_for_name(name)
             if table is None:
-                raise FileReadError("无法从文件名判断是哪张表：请命名为 counties.csv、pairs.csv 或 relocation.csv。",
-                                    "Cannot tell which table this is: name it counties.csv, pairs.csv or "
-                                    "relocation.csv.")
+                raise FileReadError(*i18n.both("uploads.unknown_table_name", names=_table_names()))
             raw.tables[table] = read_csv_bytes(data)
         else:
             raise FileReadError("不支持的文件类型：请上传 CSV、Excel（.xlsx）、scenario.toml 或 .zip。",
                                 "Unsupported file type: upload CSV, Excel (.xlsx), scenario.toml or .zip.")
     except FileReadError as exc:
         raw.read_errors.append((PurePosixPath(name).name, exc))
+
+
+def _table_names() -> tuple[str, str]:
+    """The file names of every table, as a message lists them (zh, en)."""
+    names = [filename for filename, _, _ in schema.TABLES.values()]
+    return "、".join(names), ", ".join(names)
 
 
 def zip_bytes(files: dict[str, bytes], folder: str) -> bytes:

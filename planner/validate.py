@@ -7,57 +7,22 @@ collects all problems and never raises.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from planner import i18n, schema
-from planner.scenario import (TOML_NAME, FileReadError, RawFolder, Scenario, is_blank, parse_bool, parse_number,
-                              read_folder)
+from planner import i18n, plan_checks, schema
+from planner.model.market import VALIDITY_YEARS
+from planner.problems import Problem, errors, fmt as _fmt, problem as _problem, problems_frame, row_numbers
+from planner.problems import show as _show
+from planner.scenario import (TOML_NAME, RawFolder, Scenario, canonical_headers, choice_code, is_blank,
+                              parse_bool, parse_number, read_folder)
 
+__all__ = ["Problem", "errors", "problems_frame", "validate_folder", "load_checked", "validate_scenario",
+           "validate_raw", "MAX_NUMBER"]
 
 MAX_NUMBER = 1e12  # largest absolute value accepted in any numeric cell or parameter
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    row: int | None
-    column: str
-    value: str
-    message_zh: str
-    message_en: str
-    severity: str = "error"  # error | warning
-
-    def text(self, lang: str = "zh") -> str:
-        where = self.file
-        if self.row is not None:
-            where += i18n.t("validate.where_row", lang, row=self.row)
-        if self.column:
-            where += f" [{self.column}]"
-        msg = self.message_zh if lang == "zh" else self.message_en
-        value = i18n.t("validate.value_suffix", lang, value=self.value) if self.value != "" else ""
-        return f"{where}: {msg}{value}"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def _problem(file: str, row: int | None, column: str, value: str, code: str, severity: str = "error", /,
-             **fmt) -> Problem:
-    """A Problem whose zh and en messages are the locale template validate.<code>, filled with fmt."""
-    zh, en = i18n.both(f"validate.{code}", **fmt)
-    return Problem(file, row, column, value, zh, en, severity)
-
-
-def errors(problems: list[Problem]) -> list[Problem]:
-    return [p for p in problems if p.severity == "error"]
-
-
-def problems_frame(problems: list[Problem]) -> pd.DataFrame:
-    cols = ["severity", "file", "row", "column", "value", "message_zh", "message_en"]
-    return pd.DataFrame([{c: getattr(p, c) for c in cols} for p in problems], columns=cols)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -73,10 +38,13 @@ def load_checked(folder) -> tuple[Scenario | None, list[Problem]]:
         if not folder.is_dir():
             return None, [_problem(str(folder), None, "", "", "folder_missing")]
         raw = read_folder(folder)
-        problems = validate_raw(raw)
+        try:
+            problems, scn = _validate_raw(raw)
+        except Exception as exc:
+            return None, [_problem("", None, "", "", "check_crashed", error=exc)]
         if errors(problems):
             return None, problems
-        return Scenario.from_raw(raw.settings, raw.tables), problems
+        return scn if scn is not None else Scenario.from_raw(raw.settings, raw.tables), problems
     except Exception as exc:  # validation never raises: an unexpected failure is itself a problem
         return None, [_problem(str(folder), None, "", "", "read_crashed", error=exc)]
 
@@ -89,12 +57,14 @@ def validate_scenario(scn: Scenario) -> list[Problem]:
 
 def validate_raw(raw: RawFolder) -> list[Problem]:
     try:
-        return _validate_raw(raw)
+        return _validate_raw(raw)[0]
     except Exception as exc:
         return [_problem("", None, "", "", "check_crashed", error=exc)]
 
 
-def _validate_raw(raw: RawFolder) -> list[Problem]:
+def _validate_raw(raw: RawFolder) -> tuple[list[Problem], Scenario | None]:
+    """The problems, and the typed scenario the checks across tables ran on (None when they could not run); with
+    no errors it is the scenario itself, as `Scenario.from_raw` builds it."""
     out: list[Problem] = []
     unreadable = set()
     for filename, err in raw.read_errors:
@@ -104,26 +74,42 @@ def _validate_raw(raw: RawFolder) -> list[Problem]:
         out.append(_problem(TOML_NAME, None, "", "", "missing_file", filename=TOML_NAME))
     if raw.tables.get("counties") is None and "counties.csv" not in unreadable:
         out.append(_problem("counties.csv", None, "", "", "missing_file", filename="counties.csv"))
-    if raw.settings is not None:
-        out += _check_settings(raw.settings)
-    counties = raw.tables.get("counties")
+    settings_problems = _check_settings(raw.settings) if raw.settings is not None else []
+    out += settings_problems
+    # Headers given as the app's labels (zh or en, with or without the unit) read as the column names.
+    tables = {t: canonical_headers(t, raw.tables[t]) for t in schema.TABLES if raw.tables.get(t) is not None}
+    counties = tables.get("counties")
     codes: set[str] = set()
     if counties is not None:
-        table_problems = _check_table("counties", counties)
-        out += table_problems
+        out += _check_table("counties", counties)
         out += _check_counties(counties)
         codes = {str(c).strip() for c in counties.get("code", pd.Series(dtype=object)).tolist() if not is_blank(c)}
-    for table in ("pairs", "relocation"):
-        df = raw.tables.get(table)
-        if df is None:
+    for table, df in tables.items():
+        if table == "counties":
             continue
         out += _check_table(table, df)
-        if counties is not None:
-            if table == "pairs":
-                out += _check_pairs(df, counties, raw.settings or {})
-            else:
-                out += _check_relocation(df, codes, counties)
-    out += _check_objective_scale(raw)
+        if counties is not None and table == "pairs":
+            out += _check_pairs(df, counties, raw.settings or {})
+        elif counties is not None and table == "relocation":
+            out += _check_relocation(df, codes, counties)
+    out += _check_objective_scale(RawFolder(settings=raw.settings, tables=tables))
+    scn = None
+    if counties is not None and "code" in counties.columns:
+        # Across tables (grades, deals and their caps, lots, demand, payments), on the typed scenario.
+        scn = Scenario.from_raw(_usable_settings(raw.settings, settings_problems), tables)
+        out += plan_checks.check(scn, {t: row_numbers(df) for t, df in tables.items()})
+    return out, scn
+
+
+def _usable_settings(settings: dict | None, problems: list[Problem]) -> dict:
+    """The settings without the parameters found wrong (their defaults apply), so the checks across tables can
+    read every parameter without tripping over a bad one already reported."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in (settings or {}).items()}
+    for p in errors(problems):
+        if p.file == TOML_NAME and "." in p.column:
+            section, key = p.column.split(".", 1)
+            if isinstance(out.get(section), dict):
+                out[section].pop(key, None)
     return out
 
 
@@ -191,13 +177,47 @@ def _check_settings(settings: dict) -> list[Problem]:
             if value not in p.allowed:
                 allowed = " | ".join(p.allowed)
                 out.append(_problem(TOML_NAME, None, where, _show(value), "bad_choice", allowed=allowed))
+        elif p.kind == "choices":
+            out += _check_choices_param(p, value, where)
         else:
             out += _check_number_param(p, value, where)
     pricing = settings.get("pricing") if isinstance(settings.get("pricing"), dict) else {}
     lo, hi = pricing.get("guide_floor"), pricing.get("guide_ceiling")
     if _is_num(lo) and _is_num(hi) and lo > hi:
         out.append(_problem(TOML_NAME, None, "pricing.guide_floor", _show(lo), "guide_floor_above_ceiling"))
-    return out
+    return out + _check_horizon(settings)
+
+
+def _check_horizon(settings: dict) -> list[Problem]:
+    """[horizon]: a last year needs a first year and may not precede it; past article 27's four years it warns."""
+    body = settings.get("horizon")
+    if not isinstance(body, dict):
+        return []
+    start, end = body.get("start_year"), body.get("end_year")
+    whole = lambda v: _is_num(v) and v == int(v)  # noqa: E731
+    if end is not None and start is None:
+        return [_problem(TOML_NAME, None, "horizon.end_year", _show(end), "end_without_start")]
+    if whole(start) and whole(end):
+        if end < start:
+            return [_problem(TOML_NAME, None, "horizon.end_year", _show(end), "end_before_start", start=int(start))]
+        if end - start + 1 > VALIDITY_YEARS:
+            return [_problem(TOML_NAME, None, "horizon.end_year", _show(end), "horizon_beyond_validity", "warning",
+                             years=int(end - start + 1))]
+    return []
+
+
+def _check_choices_param(p: schema.Param, value, where: str) -> list[Problem]:
+    """A list of codes (or their labels); one text is read as a list of one."""
+    allowed = " | ".join(p.allowed)
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        return [_problem(TOML_NAME, None, where, _show(value), "not_a_list", allowed=allowed)]
+    bad = [v for v in items if choice_code(v, p.allowed, p.aliases) is None]
+    if bad:
+        return [_problem(TOML_NAME, None, where, _show(value), "bad_choice_item", item=bad[0], allowed=allowed)]
+    if not items and p.key == "saleable_status":
+        return [_problem(TOML_NAME, None, where, "[]", "empty_saleable", "warning")]
+    return []
 
 
 def _is_num(v) -> bool:
@@ -236,11 +256,7 @@ def _show(value) -> str:
 
 # --------------------------------------------------------------------------- tables
 
-def _row_numbers(df: pd.DataFrame) -> list[int]:
-    rows = df.attrs.get("row_numbers")
-    if rows and len(rows) == len(df):
-        return list(rows)
-    return [i + 2 for i in range(len(df))]
+_row_numbers = row_numbers
 
 
 def _check_table(table: str, df: pd.DataFrame) -> list[Problem]:
@@ -259,6 +275,29 @@ def _check_table(table: str, df: pd.DataFrame) -> list[Problem]:
             continue
         for row, value in zip(rows, df[col.name].tolist()):
             out += _check_cell(filename, row, col, value)
+    return out + _unknown_columns(table, df)
+
+
+def _unknown_columns(table: str, df: pd.DataFrame) -> list[Problem]:
+    """Every column the schema does not know is a warning naming it and the closest known column: a misspelt
+    header must never silently blank a column (issue 11 item 8). The column is kept."""
+    filename, columns, _ = schema.TABLES[table]
+    known = {c.name for c in columns}
+    duplicated = set(df.attrs.get("duplicate_headers", []))
+    out = []
+    for name in df.columns:
+        name = str(name)
+        base = name.rsplit(".", 1)[0] if name.rsplit(".", 1)[-1].isdigit() else name
+        if name in known or schema.column_for_header(table, name) in known or base in duplicated:
+            continue  # a known column, or a second copy of one (reported as a duplicate header)
+        if name.startswith("unnamed_") and all(is_blank(v) for v in df[name].tolist()):
+            continue  # an empty column without a header, as spreadsheets leave them
+        col = schema.closest_column(table, name)
+        if col is None:
+            out.append(_problem(filename, 1, name, "", "unknown_column_no_match", "warning", column=name))
+        else:
+            out.append(_problem(filename, 1, name, "", "unknown_column", "warning", column=name, name=col.name,
+                                label=_labels(col)))
     return out
 
 
@@ -384,8 +423,9 @@ def _check_pairs(df: pd.DataFrame, counties: pd.DataFrame, settings: dict) -> li
         hi = min([x for x in highs if x is not None], default=math.inf)
         if agreed < lo - 1e-9 or agreed > hi + 1e-9:
             band = f"{_fmt(lo)}–{_fmt(hi) if math.isfinite(hi) else '∞'}"
+            # the two governments set the price (article 15): outside the band is a notice, not an error
             out.append(_problem("pairs.csv", row, "agreed_price", _show(rec.get("agreed_price")),
-                                "agreed_outside_band", band=band))
+                                "agreed_outside_band", "warning", band=band))
     return out
 
 

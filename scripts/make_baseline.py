@@ -6,7 +6,8 @@ from a seeded numpy RNG, so every run writes byte-identical files.
 Real data (from /work/shared/data/jilin_counties.csv): county codes, Chinese names,
 prefectures, poverty classes, county-seat coordinates.
 Illustrative (made up, plausible orders of magnitude only): surplus quota, demand,
-prices, budgets, plan headroom, quality grades, relocation groups.
+prices, budgets, plan headroom, quality grades, relocation groups, quota lots and their
+statuses, the signed agreements and their payment schedule.
 
 Usage:
     python scripts/make_baseline.py [--source PATH] [--out DIR]
@@ -68,39 +69,64 @@ SELLERS: dict[str, tuple[int, int, float, int | None]] = {
 # --------------------------------------------------------------------------------------
 N = None
 BUYERS: dict[str, tuple] = {
-    "220102": (2600, 42.0, 0.70, 1800, N, N, 4),      # 南关区
-    "220103": (2200, 38.0, 0.55, 3500, N, N, 4),      # 宽城区
-    "220104": (2800, 45.0, N, 4500, N, N, 3),         # 朝阳区
-    "220105": (2400, 40.0, 0.55, N, N, N, 4),         # 二道区
-    "220106": (2000, 36.0, 0.60, 3000, N, N, 3),      # 绿园区
-    "220112": (1100, 24.0, 0.85, N, 800, 0.6, 5),     # 双阳区
-    "220113": (1300, 22.0, 0.80, 2000, 1500, 0.9, 4), # 九台区
-    "220184": (1500, 20.0, 0.75, N, 900, 0.8, 3),     # 公主岭市
-    "220202": (1400, 30.0, 0.60, N, N, N, 5),         # 昌邑区
-    "220203": (900, 26.0, 0.80, 600, N, N, 6),        # 龙潭区
-    "220204": (1200, 32.0, N, N, N, N, 5),            # 船营区
-    "220211": (800, 25.0, 0.85, N, N, N, 6),          # 丰满区
-    "220302": (700, 18.0, 0.75, N, N, N, 4),          # 四平 铁西区
-    "220303": (600, 16.0, 0.80, N, N, N, 4),          # 四平 铁东区
-    "220402": (500, 14.0, N, N, N, N, 6),             # 辽源 龙山区
-    "220403": (300, 12.0, 0.90, N, N, N, 7),          # 辽源 西安区
-    "220502": (700, 17.0, 0.70, N, N, N, 8),          # 通化 东昌区
-    "220581": (1200, 22.0, 0.80, 2500, 700, 0.7, 6),  # 梅河口市
-    "220602": (400, 15.0, 0.85, N, N, N, 10),         # 白山 浑江区
-    "220702": (1000, 19.0, 0.75, N, 400, 0.5, 6),     # 松原 宁江区
-    "222401": (1500, 28.0, N, 1100, N, N, 8),         # 延吉市
-    "222403": (500, 13.0, 0.90, N, N, N, 9),          # 敦化市
-    "222404": (900, 21.0, 0.80, N, N, N, 9),          # 珲春市
+    "220102": (2600, 42.0, 0.70, 1800, N, N, 7),      # 南关区
+    "220103": (2200, 38.0, 0.55, 3500, N, N, 7),      # 宽城区
+    "220104": (2800, 45.0, N, 4500, N, N, 6),         # 朝阳区
+    "220105": (2400, 40.0, 0.55, N, N, N, 7),         # 二道区
+    "220106": (2000, 36.0, 0.60, 3000, N, N, 6),      # 绿园区
+    "220112": (1100, 24.0, 0.85, N, 800, 0.6, 8),     # 双阳区
+    "220113": (1300, 22.0, 0.80, 2000, 1500, 0.9, 7), # 九台区
+    "220184": (1500, 20.0, 0.75, N, 900, 0.8, 6),     # 公主岭市
+    "220202": (1400, 30.0, 0.60, N, N, N, 8),         # 昌邑区
+    "220203": (900, 26.0, 0.80, 600, N, N, 9),        # 龙潭区
+    "220204": (1200, 32.0, N, N, N, N, 8),            # 船营区
+    "220211": (800, 25.0, 0.85, N, N, N, 9),          # 丰满区
+    "220302": (700, 18.0, 0.75, N, N, N, 7),          # 四平 铁西区
+    "220303": (600, 16.0, 0.80, N, N, N, 7),          # 四平 铁东区
+    "220402": (500, 14.0, N, N, N, N, 9),             # 辽源 龙山区
+    "220403": (300, 12.0, 0.90, N, N, N, 10),          # 辽源 西安区
+    "220502": (700, 17.0, 0.70, N, N, N, 11),          # 通化 东昌区
+    "220581": (1200, 22.0, 0.80, 2500, 700, 0.7, 9),  # 梅河口市
+    "220602": (400, 15.0, 0.85, N, N, N, 13),         # 白山 浑江区
+    "220702": (1000, 19.0, 0.75, N, 400, 0.5, 9),     # 松原 宁江区
+    "222401": (1500, 28.0, N, 1100, N, N, 11),         # 延吉市
+    "222403": (500, 13.0, 0.90, N, N, N, 12),          # 敦化市
+    "222404": (900, 21.0, 0.80, N, N, N, 12),          # 珲春市
 }
 
-# pairs.csv: (seller, buyer, pair floor, pair ceiling, agreed price, excluded)
+# pairs.csv: (seller, buyer, pair floor, pair ceiling, agreed price, excluded,
+#             agreed_mu, status, year, filed_date)
 PAIRS = [
-    ("220822", "220102", N, N, 12.0, False),   # 通榆 -> 南关: already agreed (cf. ~12 万元/亩 in 2019)
-    ("220882", "220202", N, N, 18.0, False),   # 大安 -> 昌邑: already agreed
-    ("222424", "222401", 14.0, N, N, False),   # 汪清 -> 延吉: pair's own floor
-    ("220821", "220702", N, 16.0, N, False),   # 镇赉 -> 宁江: pair's own ceiling
-    ("222402", "220104", N, N, N, True),       # 图们 -> 朝阳: excluded
+    ("220822", "220102", N, N, 12.0, False, N, "negotiating", N, ""),  # 通榆 -> 南关: price agreed (cf. ~12 万元/亩 in 2019)
+    ("220882", "220202", N, N, 18.0, False, N, "negotiating", N, ""),  # 大安 -> 昌邑: price agreed, quantity open
+    ("222424", "222401", 14.0, N, N, False, N, "negotiating", N, ""),  # 汪清 -> 延吉: pair's own floor
+    ("220821", "220702", N, 16.0, N, False, N, "negotiating", N, ""),  # 镇赉 -> 宁江: pair's own ceiling
+    ("222402", "220104", N, N, N, True, N, "negotiating", N, ""),      # 图们 -> 朝阳: excluded
+    # signed and filed agreements (article 16): fixed in the plan at their quantity and price
+    ("222405", "222401", N, N, 20.0, False, 300, "filed", 2019, "2019-06-20"),  # 龙井 -> 延吉
+    ("220524", "220581", N, N, 17.0, False, 150, "signed", 2020, ""),           # 柳河 -> 梅河口
+    ("220622", "220602", N, N, 14.0, False, 100, "signed", 2020, ""),           # 靖宇 -> 浑江
 ]
+
+# payments.csv: the schedule of each deal (signing / approval / acceptance shares) and what has been paid.
+PAYMENTS = [
+    # seller, buyer, milestone, share, due_year, paid share of the milestone, paid_date
+    ("222405", "222401", "signing", 0.3, 2019, 1.0, "2019-07-15"),
+    ("222405", "222401", "approval", 0.4, 2020, 1.0, "2020-09-30"),
+    ("222405", "222401", "acceptance", 0.3, 2021, 0.0, ""),
+    ("220524", "220581", "signing", 0.3, 2020, 1.0, "2020-05-10"),
+    ("220524", "220581", "approval", 0.4, 2020, 0.5, "2020-12-01"),
+    ("220524", "220581", "acceptance", 0.3, 2021, 0.0, ""),
+    ("220622", "220602", "signing", 0.3, 2020, 0.0, ""),
+    ("220622", "220602", "approval", 0.4, 2021, 0.0, ""),
+    ("220622", "220602", "acceptance", 0.3, 2021, 0.0, ""),
+]
+DEAL_SELLERS = {p[0] for p in PAIRS if p[7] in ("signed", "filed")}
+START_YEAR, END_YEAR = 2018, 2021  # article 27: valid four years from issue
+
+# Lots: each seller's surplus comes from 2-4 approved project areas (articles 8, 14). The confirmed (已确认备案)
+# lots add up to the county's surplus_mu; further lots are still being reclaimed, accepted or only planned.
+LOT_STATUS_MIX = ["accepted", "reclaiming", "planned"]
 
 # Nearby city district in the same prefecture, for "urban" (进城安置) groups whose people
 # now live in another county (money follows people). None: urban groups stay in county.
@@ -137,13 +163,13 @@ MODE_P = [0.35, 0.20, 0.20, 0.25]
 DESCRIPTION_ZH = (
     "吉林省运用城乡建设用地增减挂钩节余指标支持脱贫攻坚的默认示例情景。"
     "县级行政区代码、名称、所属市（州）、贫困县类别（8个国家扶贫开发工作重点县、7个省定贫困县）"
-    "及县城驻地坐标为真实数据；节余指标、需求面积、价格、预算、规划空间、耕地质量等别及易地扶贫搬迁分组等数量"
-    "均为示意性假设数据，并非官方统计，仅供演示和测试使用。"
+    "及县城驻地坐标为真实数据；节余指标、需求面积、价格、预算、规划空间、耕地质量等别、项目区指标批次及其状态、"
+    "已签订协议、付款计划及易地扶贫搬迁分组等数量均为示意性假设数据，并非官方统计，仅供演示和测试使用。"
 )
 DESCRIPTION_EN = (
     "Default example scenario. County codes, names, prefectures, poverty classes and seat coordinates "
-    "are real; surplus, demand, prices, budgets, plan headroom, quality grades and relocation groups "
-    "are illustrative, not official data."
+    "are real; surplus, demand, prices, budgets, plan headroom, quality grades, quota lots and their statuses, "
+    "signed agreements, the payment schedule and relocation groups are illustrative, not official data."
 )
 
 SCENARIO_TOML = """\
@@ -160,20 +186,25 @@ bargaining_weight = 0.5
 objective = "proceeds"             # proceeds | volume | surplus
 priority_weight_national_key = 1.0
 priority_weight_provincial = 1.0
-quality_rule = "off"               # off | pair | aggregate
-allow_plan_adjustment = false
-plan_adjustment_penalty = 0.0
-min_lot_mu = 0
+quality_rule = "aggregate"         # aggregate | pair | off: article 4(二) quantity and quality balance
+allow_plan_adjustment = false      # article 6 ¶2: only where planning space is truly short
+plan_adjustment_penalty = 1.0
+min_lot_mu = 50                    # planning choice: no agreement for less than 50 亩
 max_partners_per_seller = 0
 max_partners_per_buyer = 0
 min_sale_share = 0.0
+saleable_status = ["confirmed"]    # lots confirmed and filed with the province (articles 8, 14)
 
 [proceeds]
 reclamation_cost_per_mu = 3.0      # 万元/亩 sold, repaid first
-financing_repayment_share = 0.0
-collective_share = 0.15
+financing_repayment_share = 0.9    # most proceeds repay the relocation financing first, as in practice
+collective_share = 0.15            # planning choice
 rule = "per_capita"                # per_capita | per_household | by_area | hybrid
 hybrid_alpha = 0.5
+
+[horizon]                          # article 27: the measures are valid four years from issue
+start_year = {start_year}
+end_year = {end_year}
 """
 
 COUNTY_COLUMNS = [
@@ -182,7 +213,11 @@ COUNTY_COLUMNS = [
     "cultivated_headroom_mu", "cultivated_share", "occupied_quality_grade", "plan_adjustable_mu",
     "lat", "lon",
 ]
-PAIR_COLUMNS = ["seller_code", "buyer_code", "floor_price", "ceiling_price", "agreed_price", "excluded"]
+PAIR_COLUMNS = ["seller_code", "buyer_code", "floor_price", "ceiling_price", "agreed_price", "excluded", "agreed_mu",
+                "status", "year", "filed_date"]
+LOT_COLUMNS = ["lot_id", "county_code", "project_area", "approval_no", "status", "ready_year", "area_mu",
+               "used_locally_mu", "reserved_rural_mu", "turnover_owed_mu", "reclaimed_quality_grade"]
+PAYMENT_COLUMNS = ["seller_code", "buyer_code", "milestone", "share", "due_year", "paid_wan", "paid_date"]
 RELOCATION_COLUMNS = [
     "county_code", "group_id", "village", "resettlement_mode", "destination_code",
     "households", "persons", "reclaimed_mu",
@@ -235,13 +270,62 @@ def build_counties(src: pd.DataFrame) -> pd.DataFrame:
 
 def build_pairs() -> pd.DataFrame:
     rows = []
-    for s, b, pf, pc, agreed, excluded in PAIRS:
+    for s, b, pf, pc, agreed, excluded, mu, status, year, filed in PAIRS:
         rows.append({
             "seller_code": s, "buyer_code": b, "floor_price": fmt_num(pf),
             "ceiling_price": fmt_num(pc), "agreed_price": fmt_num(agreed),
-            "excluded": "true" if excluded else "false",
+            "excluded": "true" if excluded else "false", "agreed_mu": fmt_int(mu), "status": status,
+            "year": fmt_int(year), "filed_date": filed,
         })
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+
+
+def build_lots(rng: np.random.Generator, src: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """2-4 lots per seller: the confirmed ones split surplus_mu; the others are further, not yet saleable quota.
+    Gross area = net + land used locally + kept for rural use (article 20) + turnover quota owed (article 14)."""
+    rows = []
+    for code in src["code"]:
+        if code not in SELLERS:
+            continue
+        surplus, grade = SELLERS[code][0], SELLERS[code][1]
+        n_conf = int(rng.integers(1, 3))
+        nets = split_integer(surplus, rng.dirichlet(np.full(n_conf, 3.0)))
+        statuses = ["confirmed"] * n_conf + [str(rng.choice(LOT_STATUS_MIX)) for _ in range(int(rng.integers(1, 3)))]
+        for k, status in enumerate(statuses):
+            net = int(nets[k]) if k < n_conf else int(rng.integers(2, 8)) * 50
+            used = int(rng.integers(0, 4)) * 10
+            reserved = int(round(net * float(rng.uniform(0.03, 0.08)) / 5)) * 5
+            turnover = int(rng.choice([0, 0, 20, 50]))
+            ready = {"confirmed": int(rng.integers(START_YEAR - 1, START_YEAR + 2)),
+                     "accepted": START_YEAR + 1, "reclaiming": START_YEAR + 2,
+                     "planned": START_YEAR + 3}[status]
+            offset = int(rng.integers(-1, 2))
+            if code in DEAL_SELLERS:  # keep the signed deals within article 4(二)'s quality balance
+                offset = min(offset, 0)
+            lot_grade = int(min(15, max(1, grade + offset)))
+            rows.append({
+                "lot_id": f"{code}-{k + 1:02d}", "county_code": code,
+                "project_area": f"{names[code]}{['东', '西', '南', '北'][k % 4]}部拆旧项目区",
+                # the provincial department was 国土资源厅 until the 2018 reform, 自然资源厅 after
+                "approval_no": f"{'吉自然资' if ready - 1 >= 2018 else '吉国土资'}发〔{ready - 1}〕"
+                               f"{int(rng.integers(10, 99))}号",
+                "status": status, "ready_year": fmt_int(ready),
+                "area_mu": fmt_int(net + used + reserved + turnover), "used_locally_mu": fmt_int(used),
+                "reserved_rural_mu": fmt_int(reserved), "turnover_owed_mu": fmt_int(turnover),
+                "reclaimed_quality_grade": fmt_int(lot_grade),
+            })
+    return pd.DataFrame(rows, columns=LOT_COLUMNS)
+
+
+def build_payments() -> pd.DataFrame:
+    deals = {(p[0], p[1]): (p[4], p[6]) for p in PAIRS if p[7] in ("signed", "filed")}
+    rows = []
+    for s, b, milestone, share, due, paid_share, paid_date in PAYMENTS:
+        price, mu = deals[(s, b)]
+        rows.append({"seller_code": s, "buyer_code": b, "milestone": milestone, "share": fmt_num(share),
+                     "due_year": fmt_int(due), "paid_wan": fmt_num(price * mu * share * paid_share, 2),
+                     "paid_date": paid_date})
+    return pd.DataFrame(rows, columns=PAYMENT_COLUMNS)
 
 
 def split_integer(total: int, weights: np.ndarray) -> np.ndarray:
@@ -307,7 +391,7 @@ def check(counties: pd.DataFrame, pairs: pd.DataFrame, reloc: pd.DataFrame, src:
     assert not (set(SELLERS) & set(BUYERS))
 
     # pair bands
-    for s, b, pf, pc, agreed, excluded in PAIRS:
+    for s, b, pf, pc, agreed, excluded, *_ in PAIRS:
         assert s in SELLERS and b in BUYERS
         lo = max(SELLERS[s][2], GUIDE_FLOOR, pf if pf is not None else -math.inf)
         hi = min(BUYERS[b][1], GUIDE_CEILING, pc if pc is not None else math.inf)
@@ -348,15 +432,18 @@ def main() -> None:
     pairs = build_pairs()
     reloc = build_relocation(rng, src)
     check(counties, pairs, reloc, src)
+    lots = build_lots(np.random.default_rng(SEED + 1), src, dict(zip(counties.code, counties.name)))
+    payments = build_payments()
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     toml = SCENARIO_TOML.format(
         description=toml_escape(DESCRIPTION_ZH + " " + DESCRIPTION_EN),
-        guide_floor=GUIDE_FLOOR, guide_ceiling=GUIDE_CEILING,
+        guide_floor=GUIDE_FLOOR, guide_ceiling=GUIDE_CEILING, start_year=START_YEAR, end_year=END_YEAR,
     )
     (out / "scenario.toml").write_bytes(toml.encode("utf-8"))  # UTF-8, no BOM, LF
-    for name, df in (("counties.csv", counties), ("pairs.csv", pairs), ("relocation.csv", reloc)):
+    for name, df in (("counties.csv", counties), ("pairs.csv", pairs), ("relocation.csv", reloc),
+                     ("lots.csv", lots), ("payments.csv", payments)):
         df.to_csv(out / name, index=False, encoding="utf-8-sig", lineterminator="\n")
 
     # summary

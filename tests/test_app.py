@@ -310,7 +310,7 @@ def test_import_whole_scenario_from_excel_and_zip(baseline):
 def test_pairings_page_caches_and_offers_the_csv():
     at = goto(new_app(), "pages/3_pairings.py")
     assert [b.key for b in at.get("download_button")] == ["download_pairings"]
-    assert any(d.value.columns[0] == "出让县" for d in at.dataframe)
+    assert any(d.value.columns[0] == "产生县" for d in at.dataframe)
     n_solves = len(at.session_state["results"])
     goto(at, "pages/1_overview.py")
     goto(at, "pages/3_pairings.py")
@@ -357,7 +357,7 @@ def test_csv_exports_have_bom_and_localised_headers(baseline):
     data = views.pairings_export(result.pairings, "zh")
     assert data.startswith(b"\xef\xbb\xbf")
     header = data.decode("utf-8-sig").splitlines()[0].split(",")
-    assert header[:4] == ["出让县", "出让县代码", "使用县", "使用县代码"]
+    assert header[:4] == ["产生县", "产生县代码", "使用县", "使用县代码"]
     raw = views.pairings_export(result.pairings, "zh", localized=False).decode("utf-8-sig").splitlines()[0]
     assert raw.startswith("seller_code,seller_name,buyer_code,buyer_name,quota_mu")
 

@@ -1,5 +1,6 @@
 """Audit trail: results carry what produced them; saves and solves are logged; re-solving reproduces."""
 import json
+import re
 import subprocess
 import sys
 
@@ -20,6 +21,17 @@ def test_record_names_inputs_version_solver_and_time():
     assert rec["planner_version"] and rec["created_at"][:2] == "20"
     changed = scn.with_param("pricing", "bargaining_weight", 0.7)
     assert audit_record(changed)["scenario_hash"] != rec["scenario_hash"]
+
+
+def test_stamps_are_iso_8601_in_beijing_time():
+    """Machine files carry ISO 8601 stamps with +08:00, whatever the server's own time zone (issue 11)."""
+    import datetime as dt
+
+    from planner.audit import now_iso
+
+    stamp = now_iso()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", stamp), stamp
+    assert abs(dt.datetime.fromisoformat(stamp) - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(minutes=1)
 
 
 def test_resolving_the_same_inputs_reproduces_the_pairings():
@@ -70,6 +82,7 @@ def test_every_cli_csv_carries_the_audit_columns(tmp_path):
         df = pd.read_csv(tmp_path / "out" / name, encoding="utf-8-sig", dtype=str)
         assert set(df["audit_scenario_hash"]) == {digest}, name
         assert set(df["audit_solver"]) == {"highs"} and df["audit_created_at"].str.startswith("20").all(), name
+        assert df["audit_created_at"].str.endswith("+08:00").all(), name  # Beijing time
 
 
 def test_app_downloads_carry_the_audit_columns():
@@ -84,7 +97,7 @@ def test_app_downloads_carry_the_audit_columns():
     for data in (views.pairings_export(result.pairings, "zh", audit=audit),
                  views.county_export(county_report(scn, result), "zh", audit=audit)):
         df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
-        assert set(df["审计_情景指纹"]) == {scn.content_hash()}
+        assert set(df["方案校验码"]) == {scn.content_hash()}
 
 
 def test_analysis_csvs_carry_the_audit_columns(tmp_path):

@@ -18,39 +18,46 @@ from planner import i18n, policy, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY_TEXT = ROOT.parent / "shared" / "policy" / "jilin_linkage_poverty_measures.txt"
-SENTENCE_END = re.compile(r"[。；;！？]|\.(?:\s|$)|\n\s*\n")
+# A sentence ends at 。 and ". "; in a message also at ；/; (a message's clauses carry their own citations).
+SENTENCE_END = re.compile(r"[。！？]|(?<!No)(?<!\be\.g)(?<!\bi\.e)\.(?:\s|$)|\n\s*\n")
+CLAUSE_END = re.compile(SENTENCE_END.pattern + r"|[；;]")
 WINDOW = 240  # characters either side a sentence may reach
 
 
 def _sources() -> list[Path]:
     files = [*sorted((ROOT / "planner").rglob("*.py")), *sorted((ROOT / "ui").rglob("*.py")),
              *sorted((ROOT / "pages").glob("*.py")), ROOT / "app.py", ROOT / "README.md"]
-    return [f for f in files if f.exists() and "__pycache__" not in f.parts]
+    # planner/policy.py is the table itself: its rules are checked below (test_every_rule_...).
+    return [f for f in files if f.exists() and "__pycache__" not in f.parts and f.name != "policy.py"]
 
 
-def _sentence(text: str, start: int, end: int) -> str:
+def _sentence(text: str, start: int, end: int, bounds: re.Pattern = SENTENCE_END) -> str:
     """The sentence around text[start:end], at most WINDOW characters either side."""
     lo = max(0, start - WINDOW)
-    ends = [m.end() for m in SENTENCE_END.finditer(text, lo, start)]
+    ends = [m.end() for m in bounds.finditer(text, lo, start)]
     lo = ends[-1] if ends else lo
-    m = SENTENCE_END.search(text, end, min(len(text), end + WINDOW))
+    m = bounds.search(text, end, min(len(text), end + WINDOW))
     hi = m.start() if m else min(len(text), end + WINDOW)
     return text[lo:hi]
 
 
-_CODE_LINE = re.compile(r"^\s*(?:[\w.]+\s*=|def |class |return |if |for |Param\(|Column\(|@)|[=(\[{,]\s*$")
+_CODE_LINE = re.compile(r"^\s*(?:[\w.\[\]\"']+\s*=[^=]|def |class |return |Param\(|Column\(|@)|[=(\[{,]\s*$|"
+                        r"^\s*(?:if|for|while|with|elif|else|try|except)\b.*:\s*$")
 
 
 def _prose_block(lines: list[str], i: int) -> tuple[str, int]:
     """For a .py or .md line: the line joined with neighbouring prose lines (a comment or docstring running on, a
-    wrapped README paragraph), so a citation's sentence can be read whole; a code line stands alone."""
+    wrapped README list item), so a citation's sentence can be read whole; a code line stands alone."""
+    def item(k: int) -> bool:
+        return lines[k].lstrip().startswith(("- ", "* "))
+
     def prose(k: int) -> bool:
         s = lines[k].strip()
-        return bool(s) and not _CODE_LINE.search(lines[k]) and not s.startswith(("|", "```", "- ", "* ", "#!"))
-    if not prose(i) and not lines[i].lstrip().startswith(("#", "- ", "* ")):
+        return bool(s) and not _CODE_LINE.search(lines[k]) and not item(k) and not s.startswith(("|", "```", "#!"))
+    if not prose(i) and not item(i) and not lines[i].lstrip().startswith("#"):
         return lines[i], 0
     lo, hi = i, i
-    while lo > 0 and prose(lo - 1) and i - lo < 3:
+    while lo > 0 and not item(lo) and i - lo < 3 and (prose(lo - 1) or item(lo - 1)):
         lo -= 1
     while hi + 1 < len(lines) and prose(hi + 1) and hi - i < 3:
         hi += 1
@@ -85,7 +92,7 @@ def citations() -> list[tuple[str, int, policy.Citation, str]]:
             line = next((n + 1 for n, x in enumerate(raw.split("\n")) if f'"{key}"' in x), 0)
             for c in policy.find_citations(str(value)):
                 if not c.external:
-                    out.append((rel, line, c, f"{key} {_sentence(str(value), c.start, c.end)}"))
+                    out.append((rel, line, c, f"{key} {_sentence(str(value), c.start, c.end, CLAUSE_END)}"))
     return out
 
 
@@ -174,7 +181,8 @@ def test_the_parser_reads_every_citation_form():
                                     ("33", "34"), ("23",)]
     assert [r for r in read if r[3]] == [("第三十三条、三十四条", ("33", "34"), False, True)]
     assert [r[1] for r in read if r[2]] == [("23",)]
-    assert policy.cite("第六条第二款、第十条（五）", "en") == "article 6 ¶2, article 10(5)"
+    assert policy.cite("第六条第二款、第十条（五）", "en") == "articles 6 ¶2, 10(5)"
+    assert policy.cite("规划选择（参照第二十三条）", "en") == "article 23"
     assert policy.cite("第四条（二）、第十二条", "zh") == "第四条（二）、第十二条"
 
 

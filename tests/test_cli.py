@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,6 +155,18 @@ def test_solve_baseline_writes_report_and_agreement_documents(baseline_highs):
     first = docx.Document(str(agreements[0]))
     text = "\n".join(p.text for p in first.paragraphs)
     assert rows[0]["seller_name"] in text and rows[0]["buyer_name"] in text
+    # issue 11: both grades and the quality check, signature lines, a Beijing date, the plan's check code; the
+    # pairings carry the deal flag and the grades; no wrong word anywhere (the policy's title quoted as it is)
+    assert {"deal", "reclaimed_grade", "occupied_grade", "quality_check"} <= set(rows[0])
+    for needle in ("复垦耕地质量等别", "建新占用耕地等别", "质量核验", "方案校验码", "法定代表人或委托代理人（签字）："):
+        assert needle in text, needle
+    assert re.search(r"生成日期：\d{4}年\d{1,2}月\d{1,2}日", text)
+    assert "方案校验码" in body and re.search(r"生成日期 \d{4}年\d{1,2}月\d{1,2}日", body)
+    wrong = re.compile("出让县|购入|结余|国土资源|农户资金池|农户收益|审计")
+    for path in [out / "report.docx", *agreements]:
+        d = docx.Document(str(path))
+        words = "\n".join([p.text for p in d.paragraphs] + [c.text for t in d.tables for r in t.rows for c in r.cells])
+        assert not wrong.findall(words), (path.name, wrong.findall(words))
 
 
 def test_solve_baseline_writes_summary(baseline_highs):
@@ -294,3 +307,43 @@ def test_main_out_is_a_file(tmp_path, capsys):
     assert code == 1
     assert "occupied" in capsys.readouterr().err
     assert (tmp_path / "occupied").read_text() == "x"
+
+
+# --------------------------------------------------------------------------- validate: deals, lots, unknown columns (issues 11, 12)
+
+DEAL_TOML = "[scenario]\nname = \"协议\"\n[rules]\nquality_rule = \"aggregate\"\n[horizon]\nstart_year = 2018\n"
+
+
+def _ledger_folder(tmp_path, pairs: str) -> Path:
+    counties = TINY_COUNTIES.replace("floor_price", "price_min", 1)  # a misspelt header
+    folder = write_scenario(tmp_path / "ledger", toml=DEAL_TOML, counties=counties, pairs=pairs)
+    (folder / "lots.csv").write_text("lot_id,county_code,status,ready_year,area_mu,used_locally_mu\n"
+                                     "L1,001,已确认备案,2018,100,\nL2,002,confirmed,2019,50,60\n", encoding="utf-8")
+    return folder
+
+
+def test_validate_cli_reports_deal_caps_and_lots_in_both_languages(tmp_path):
+    pairs = "seller_code,buyer_code,agreed_price,agreed_mu,status,year\n001,102,15,60,已签订,2018\n"
+    proc = run("validate", _ledger_folder(tmp_path, pairs))
+    no_traceback(proc)
+    assert proc.returncode == 2, proc.stdout
+    out = proc.stdout
+    assert "INVALID" in out
+    # the deal 001->102 (60 亩) is more than 丁区 wants (40 亩): named with the cap, in Chinese and English
+    assert "已签协议超出" in out and "Signed deals exceed the demand of 丁区 (102)" in out and "001→102" in out
+    assert "lots.csv" in out and "净指标为负" in out and "Negative net quota" in out  # L2: 50 − 60
+    assert "price_min 未识别，是否应为 floor_price（最低价）？" in out
+    assert "did you mean floor_price" in out
+    # missing grades under the aggregate rule: the buyers have no occupied grade
+    assert "occupied_quality_grade" in out
+
+
+def test_validate_cli_deal_that_fits_is_valid_with_warnings(tmp_path):
+    pairs = "seller_code,buyer_code,agreed_price,agreed_mu,status,year\n001,101,25,60,filed,2018\n"
+    folder = _ledger_folder(tmp_path, pairs)
+    lots = (folder / "lots.csv").read_text(encoding="utf-8").replace("2019,50,60", "2019,50,")
+    (folder / "lots.csv").write_text(lots, encoding="utf-8")
+    proc = run("validate", folder)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stdout
+    assert "VALID" in proc.stdout and "WARNING" in proc.stdout and "price_min" in proc.stdout

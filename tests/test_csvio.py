@@ -93,6 +93,10 @@ def test_audit_columns_trail_in_either_language():
         rows = list(csv.reader(io.StringIO(csvio.csv_bytes(pd.DataFrame({"a": [1]}), audit, lang).decode("utf-8-sig"))))
         assert rows[0] == ["a"] + [h[i] for h in csvio.AUDIT_COLUMNS.values()]
         assert rows[1] == ["1", "甲", "abc", "1", "highs", "now"]
+    # issue 11: the record is the generation information and the hash the plan's check code, not "audit" wording
+    zh = [h[0] for h in csvio.AUDIT_COLUMNS.values()]
+    assert "方案校验码" in zh and all(h == "方案校验码" or h.startswith("生成信息_") for h in zh)
+    assert not [h for h in zh if "审计" in h]
 
 
 def test_write_json_handles_numpy(tmp_path):

@@ -7,6 +7,7 @@ import json
 import re
 
 import docx
+import openpyxl
 import pytest
 from docx.oxml.ns import qn
 
@@ -100,7 +101,8 @@ def test_report_has_headline_pairings_reasons_proceeds_and_ledger(baseline):
     p = result.pairings
     pairs = d.tables[1]
     assert len(pairs.rows) == len(p) + 2  # header, pairings, total
-    assert pairs.rows[-1].cells[3].text == f"{p['quota_mu'].sum():,.2f}"
+    heads = [c.text for c in pairs.rows[0].cells]  # a plan by year has a year column before the quota
+    assert pairs.rows[-1].cells[heads.index("流转指标（亩）")].text == f"{p['quota_mu'].sum():,.2f}"
     for rec in p.to_dict("records"):
         assert rec["seller_name"] in text and rec["buyer_name"] in text
     assert "说明" in [c.text for c in d.tables[2].rows[0].cells]  # per-county reasons
@@ -162,3 +164,139 @@ def test_locale_keys_agree_and_texts_live_only_there():
         code = "\n".join(line.split("#")[0] for line in code.splitlines())
         han = re.findall(r"[\u4e00-\u9fff]{2,}", code)
         assert set(han) <= {"宋体", "一二三四五六七八九十"}, (name, han)  # a font name; numerals
+
+
+# --------------------------------------------------------------------------- issue 11: what an official must read
+
+DEAL_PAIRS = "seller_code,buyer_code,agreed_price,agreed_mu,status\n002,102,15,20,signed\n"
+HORIZON = "\n[horizon]\nstart_year = 2024\nend_year = 2025\n"
+WRONG_WORDS = re.compile("出让县|购入|结余|国土资源|农户资金池|农户收益|审计")
+POLICY_TITLE = "《吉林省运用城乡建设用地增减挂钩政策支持脱贫攻坚实施办法》"
+WORSE = "复垦耕地质量低于建新占用耕地，不符合第四条（二）占补数量质量双平衡要求"
+UNCHECKED = "等别缺失，未能核验"
+DEAL = "已签订/已备案协议，按协议数量和价格纳入方案"
+GEN = "2023-12-31T20:00:00+00:00"  # 2024-01-01 04:00 in Beijing
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory):
+    """quality_rule = "off": 001 (grade 5) -> 101 (grade 4) is worse and uses 30 亩 of plan adjustment; 102 has no
+    grade (unchecked); 002 -> 102 is a signed deal of 20 亩 at 15 万元/亩."""
+    scn = load(write_scenario(tmp_path_factory.mktemp("q") / "s", toml=ADJ_TOML, counties=ADJ_COUNTIES,
+                              pairs=DEAL_PAIRS, relocation=TINY_RELOCATION))
+    result = solve(scn)
+    p = result.pairings
+    assert scn.param("rules", "quality_rule") == "off"
+    assert set(p["quality_check"]) == {"worse", "unchecked"} and p["deal"].sum() == 1
+    assert (p["plan_adjustment_mu"] > 0).sum() == 1
+    return scn, result
+
+
+def agreements(scn, result, lang="zh") -> list[tuple[dict, str]]:
+    files = export.agreement_docx_files(scn, result, lang, generated=GEN)
+    return [(p, doc_text(data)[1]) for p, data in zip(result.pairings.to_dict("records"), files.values())]
+
+
+def grade_text(g) -> str:
+    return f"{int(g)} 等" if g == g else "未填写"
+
+
+def test_agreement_shows_both_grades_and_flags_a_worse_or_unchecked_pair(checked):
+    scn, result = checked
+    for p, text in agreements(scn, result):
+        assert f"复垦耕地质量等别：{grade_text(p['reclaimed_grade'])}" in text, text
+        assert f"建新占用耕地等别：{grade_text(p['occupied_grade'])}" in text
+        assert (WORSE in text) == (p["quality_check"] == "worse")
+        assert (UNCHECKED in text) == (p["quality_check"] == "unchecked")
+        # never said as if acceptable: every mention of the worse grade is the non-compliance flag
+        assert text.count("复垦耕地质量低于建新占用耕地") == text.count(WORSE)
+    for p, text in agreements(scn, result, "en"):
+        assert ("NOT COMPLIANT" in text) == (p["quality_check"] == "worse")
+
+
+def test_report_marks_grades_worse_pairs_and_deals(checked):
+    scn, result = checked
+    d, text = doc_text(export.report_docx_bytes(scn, result, generated=GEN))
+    pairs = d.tables[1]
+    heads = [c.text for c in pairs.rows[0].cells]
+    for h in ("复垦耕地质量等别", "建新占用耕地等别", "质量核验", "协议状态"):
+        assert h in heads, heads
+    body = [[c.text for c in r.cells] for r in pairs.rows[1:-1]]
+    for row, p in zip(body, result.pairings.to_dict("records")):
+        assert row[heads.index("复垦耕地质量等别")] == str(int(p["reclaimed_grade"]))
+        assert (row[heads.index("协议状态")] == "已签订/已备案") == bool(p["deal"])
+        assert ("不符合第四条（二）" in row[heads.index("质量核验")]) == (p["quality_check"] == "worse")
+    assert WORSE in text and UNCHECKED in text and DEAL in text
+
+
+def test_a_deal_is_marked_in_its_agreement_only(checked):
+    scn, result = checked
+    for p, text in agreements(scn, result):
+        assert (DEAL in text) == bool(p["deal"]), p
+    md = export.agreement_files(scn, result)["index.md"].decode("utf-8-sig")
+    assert md.count("已签订/已备案") == 1
+
+
+def test_every_document_states_the_exact_plan_adjustment(checked):
+    scn, result = checked
+    p = result.pairings[result.pairings["plan_adjustment_mu"] > 0].iloc[0]
+    x = f"{p['plan_adjustment_mu']:,.2f}"
+    sentence = f"调减{p['seller_name']}建设用地总规模 {x} 亩、相应调增{p['buyer_name']} {x} 亩"
+    assert x == "30.00"
+    texts = {"agreement.docx": doc_text(export.agreement_docx_bytes(scn, result, p["seller_code"],
+                                                                    p["buyer_code"]))[1],
+             "agreement.md": export.agreement_markdown(scn, result, p["seller_code"], p["buyer_code"]),
+             "report.docx": doc_text(export.report_docx_bytes(scn, result))[1],
+             "ledger": " ".join(export.ledger(scn, result)["note"])}
+    wb = openpyxl.load_workbook(io.BytesIO(export.workbook_bytes(scn, result)))
+    texts["workbook"] = " ".join(str(c.value) for ws in wb for r in ws.iter_rows() for c in r if c.value)
+    for name, text in texts.items():
+        assert sentence in text, name
+    assert texts["agreement.docx"].count(sentence) == 2  # the clause and the commitment letter (article 10(五))
+    assert "reduce the total construction land of 甲县 by 30.00 亩 and correspondingly increase that of 丙区 by " \
+           "30.00 亩" in doc_text(export.agreement_docx_bytes(scn, result, p["seller_code"], p["buyer_code"], "en"))[1]
+    for q in result.pairings[result.pairings["plan_adjustment_mu"] == 0].to_dict("records"):
+        assert "调减" not in doc_text(export.agreement_docx_bytes(scn, result, q["seller_code"], q["buyer_code"]))[1]
+
+
+def test_dates_in_beijing_time_and_signature_lines(checked):
+    scn, result = checked
+    for p, text in agreements(scn, result):
+        assert "生成日期：2024年1月1日" in text and "2023" not in text
+        assert text.count("法定代表人或委托代理人（签字）：") == 2
+        assert f"甲方（盖章）：{p['seller_name']}人民政府" in text and f"乙方（盖章）：{p['buyer_name']}人民政府" in text
+        assert text.count("日期：____年__月__日") == 2
+    _, en = agreements(scn, result, "en")[0]
+    assert "1 January 2024" in en and en.count("Legal representative or authorised agent (signature): ") == 2
+    report = doc_text(export.report_docx_bytes(scn, result, generated=GEN))[1]
+    assert "生成日期 2024年1月1日" in report and "T20:00" not in report
+    assert re.search(r"生成日期 \d{4}年\d{1,2}月\d{1,2}日", doc_text(export.report_docx_bytes(scn, result))[1])
+
+
+def test_a_plan_by_year_shows_the_year(tmp_path):
+    scn = load(write_scenario(tmp_path / "s", toml=ADJ_TOML + HORIZON, counties=ADJ_COUNTIES, pairs=DEAL_PAIRS))
+    result = solve(scn)
+    assert "year" in result.pairings
+    for p, text in agreements(scn, result):
+        assert f"流转年度：{p['year']} 年" in text and f"（{p['year']} 年度）" in text
+    d, _ = doc_text(export.report_docx_bytes(scn, result))
+    heads = [c.text for c in d.tables[1].rows[0].cells]
+    assert "年度" in heads
+    assert [r.cells[heads.index("年度")].text for r in d.tables[1].rows[1:-1]] == \
+        [str(y) for y in result.pairings["year"]]
+
+
+def test_no_wrong_words_in_the_documents(checked):
+    """产生县/使用县 not 出让/购入, 剩余 not 结余, 自然资源 not 国土资源, no audit wording, no household pool: in
+    every agreement (Word, Markdown), the report and the workbook (issue 11 item 4); the policy's title is quoted."""
+    scn, result = checked
+    texts = {name: doc_text(data)[1] for name, data in export.agreement_docx_files(scn, result).items()}
+    texts.update({name: data.decode("utf-8-sig") for name, data in export.agreement_files(scn, result).items()})
+    texts["report"] = doc_text(export.report_docx_bytes(scn, result))[1]
+    texts["report_en"] = doc_text(export.report_docx_bytes(scn, result, lang="en"))[1]
+    for name, text in texts.items():
+        assert not WRONG_WORDS.findall(text.replace(POLICY_TITLE, "")), (name, WRONG_WORDS.findall(text))
+    assert POLICY_TITLE in texts["01_001_101.docx"]
+    assert "省自然资源厅" in texts["01_001_101.docx"] and "乙市自然资源局" in texts["01_001_101.docx"]
+    assert "可分配给搬迁群众的资金" in texts["report"] and "funds allocable to relocated households" in \
+        texts["report_en"].lower()

@@ -60,20 +60,35 @@ CASES = [
      "B2", "no_partner_buyer", ["excluded"]),
     # B1's budget 600 buys 30 of its 60 亩
     ("budget", lambda: base(b1={"budget_wan": 600}), "B1", "budget", ["30 亩", "600 万元"]),
-    ("construction", lambda: base(b1={"construction_headroom_mu": 25}), "B1", "construction", ["35 亩", "article 6"]),
+    ("construction", lambda: base(b1={"construction_headroom_mu": 25}), "B1", "construction", ["35 亩", "article 6 ¶1"]),
     ("cultivated", lambda: base(b1={"cultivated_headroom_mu": 12, "cultivated_share": 0.4}), "B1", "cultivated",
-     ["30 亩", "cultivated"]),
+     ["30 亩", "cultivated", "article 6 ¶1"]),
     # aggregate quality: B1 can only take 75 of 200 亩 (grade 8 quota must be balanced by grade 2 quota)
     ("quality_aggregate", lambda: make_scenario([seller("S1", 100, 10, reclaimed_quality_grade=8),
                                                  seller("S2", 50, 10, reclaimed_quality_grade=2),
                                                  buyer("B1", 200, 30, occupied_quality_grade=4)],
-                                                quality_rule="aggregate"), "B1", "quality", ["125 亩"]),
+                                                quality_rule="aggregate"), "B1", "quality", ["125 亩", "article 4(2)"]),
     # a single buyer that got all there was: not outbid, the quota ran out
     ("supply_short", lambda: make_scenario([seller("S1", 30, 10), buyer("B1", 100, 30)]), "B1", "supply_short",
      ["70 亩"]),
     # one partner per seller: S1 sells 90 to B2 and keeps 10
     ("partner_limit", lambda: base(b2={"demand_mu": 90}, max_partners_per_seller=1), "S1", "partner_limit",
      ["10 亩", "partner limit"]),
+    # one partner per buyer: B1 takes S1's 50 亩 and may not add S2 (its own limit, worded as unmet demand)
+    ("partner_limit_buyer", lambda: make_scenario([seller("S1", 50, 10), seller("S2", 50, 10), buyer("B1", 100, 30)],
+                                                  max_partners_per_buyer=1), "B1", "partner_limit",
+     ["50 亩", "demand unmet", "partner limit"]),
+    # lots of at least 50 亩: after B1's 60 亩, S1's 40 亩 and B2's 30 亩 are both too small for a new pairing
+    ("min_lot_seller", lambda: base(b2={"demand_mu": 30}, min_lot_mu=50), "S1", "min_lot", ["40 亩", "50 亩"]),
+    ("min_lot_buyer", lambda: base(b2={"demand_mu": 30}, min_lot_mu=50), "B2", "min_lot", ["30 亩", "50 亩"]),
+    # with the volume objective every buyer scores the same: not "better-paying"
+    ("outbid_volume", lambda: base(objective="volume"), "B1", "outbid", ["40 亩", "equal terms"]),
+    # price 0 (no floor, θ = 0): selling gains nothing, and the buyer is not outbid: its seller still has quota
+    ("not_chosen", lambda: make_scenario([seller("S1", 100), buyer("B1", 50, 0)], pricing={"bargaining_weight": 0}),
+     "S1", "not_chosen", ["100 亩", "gains nothing"]),
+    ("not_chosen_buyer", lambda: make_scenario([seller("S1", 100), buyer("B1", 50, 0)],
+                                               pricing={"bargaining_weight": 0}), "B1", "not_chosen",
+     ["50 亩", "still have quota"]),
 ]
 
 

@@ -26,7 +26,7 @@ from planner.validate import errors, validate_scenario
 
 CLAUSE_ZH = export.PLAN_ADJUSTMENT_CLAUSE["zh"]
 CLAUSE_EN = export.PLAN_ADJUSTMENT_CLAUSE["en"]
-FIXED = ["参数", "配对", "县汇总", "收益分配", "收益分配-县", "台账", "审计"]
+FIXED = ["参数", "配对", "县汇总", "收益分配", "收益分配-县", "台账", "生成信息"]
 
 # 001 may cede 30 亩 of planning space; buyer 101 has only 50 亩 of construction headroom for a demand of 120, so the
 # optimum buys 80 亩 from 001 with 30 亩 of plan adjustment; 001 -> 102 and 002 -> 102 use none.
@@ -129,18 +129,18 @@ def test_workbook_sheets(baseline, baseline_book):
 def test_workbook_headers_units_and_frozen_panes(baseline_book):
     _, wb = baseline_book
     expected = {
-        "配对": (["序号", "出让县", "出让县代码", "出让县所在市（州）", "使用县", "使用县代码", "使用县所在市（州）",
+        "配对": (["序号", "产生县", "产生县代码", "产生县所在市（州）", "使用县", "使用县代码", "使用县所在市（州）",
                 "流转指标（亩）", "价格（万元/亩）", "金额（万元）", "规划调整（亩）"], "C3"),
-        "县汇总": (["代码", "县（市、区）", "市（州）", "贫困县类别", "角色", "节余指标（亩）", "出让（亩）"], "C3"),
+        "县汇总": (["代码", "县（市、区）", "市（州）", "贫困县类别", "角色", "节余指标（亩）", "调出（亩）"], "C3"),
         "台账": (["代码", "县（市、区）", "市（州）", "贫困县类别", "节余指标（亩）", "流出（亩）", "流出金额（万元）",
-                "结余（亩）"], "C3"),
+                "剩余（亩）"], "C3"),
         "收益分配": (["产生县", "产生县代码", "搬迁组编号", "村", "安置方式"], "D3"),
         "参数": (["分组", "参数", "取值", "参数代码", "依据条款（实施办法）"], "A3"),
-        "审计": (["项目", "内容"], "A3"),
+        "生成信息": (["项目", "内容"], "A3"),
     }
     for sheet, (heads, frozen) in expected.items():
         ws = wb[sheet]
-        assert header_row(ws)[:len(heads)] == heads, sheet
+        assert [h for h in header_row(ws) if h != "年度"][:len(heads)] == heads, sheet  # 年度: a plan by year
         assert ws.freeze_panes == frozen, sheet
         assert ws.column_dimensions["A"].width and ws.column_dimensions["B"].width > 5
         assert ws["A2"].font.b  # bold header row
@@ -157,7 +157,7 @@ def test_workbook_totals_equal_the_result(baseline, baseline_book):
     p = result.pairings
     ws = wb["配对"]
     quota, amount = column(ws, "流转指标（亩）"), column(ws, "金额（万元）")
-    sellers = column(ws, "出让县")
+    sellers = column(ws, "产生县")
     assert sellers[-1] == "合计" and len(sellers) == len(p) + 1
     assert sum(quota[:-1]) == pytest.approx(p["quota_mu"].sum(), abs=1e-6)
     assert quota[-1] == pytest.approx(p["quota_mu"].sum(), abs=1e-6)
@@ -171,7 +171,7 @@ def test_workbook_totals_equal_the_result(baseline, baseline_book):
     assert all(c.hyperlink is not None and c.hyperlink.location.startswith("'协议-") for c in links)
     ws = wb["县汇总"]
     assert column(ws, "代码")[-1] == "合计"
-    assert column(ws, "出让（亩）")[-1] == pytest.approx(result.totals["quota_matched_mu"], abs=1e-6)
+    assert column(ws, "调出（亩）")[-1] == pytest.approx(result.totals["quota_matched_mu"], abs=1e-6)
     assert column(ws, "流转收益（万元）")[-1] == pytest.approx(result.totals["proceeds_wan"], abs=1e-6)
     reasons = column(ws, "说明")[:-1]
     assert all(isinstance(r, str) and r for r in reasons)  # every county explained
@@ -196,13 +196,13 @@ def test_workbook_has_no_formula_anywhere(baseline_book):
 def test_workbook_audit_sheet(baseline, baseline_book):
     scn, result = baseline
     _, wb = baseline_book
-    ws = wb["审计"]
+    ws = wb["生成信息"]
     audit = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(3, ws.max_row + 1)}
     from planner import __version__
 
     assert audit["情景名称"] == scn.name
-    assert audit["情景内容哈希"] == scn.content_hash()
-    assert audit["结果对应的情景哈希"].startswith(scn.content_hash()) and "一致" in audit["结果对应的情景哈希"]
+    assert audit["方案校验码"] == scn.content_hash()
+    assert audit["结果对应的方案校验码"].startswith(scn.content_hash()) and "一致" in audit["结果对应的方案校验码"]
     assert audit["规划工具版本"] == f"planner {__version__}"
     assert audit["求解器"].startswith(result.solver)
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", audit["生成时间"])
@@ -231,8 +231,8 @@ def test_workbook_without_relocation_or_pairings(tmp_path):
     result = solve(scn)
     assert result.pairings.empty  # the buyer's ceiling is below the guidance floor
     wb = open_book(export.workbook_bytes(scn, result))
-    assert wb.sheetnames == ["参数", "配对", "县汇总", "台账", "审计"]
-    assert column(wb["配对"], "出让县")[0] == "合计"
+    assert wb.sheetnames == ["参数", "配对", "县汇总", "台账", "生成信息"]
+    assert column(wb["配对"], "产生县")[0] == "合计"
     led = export.ledger(scn, result)
     assert list(led["code"]) == ["1", "2", "合计"]
     files = export.agreement_files(scn, result)
@@ -320,7 +320,7 @@ def test_agreement_covers_articles_9_10_16_17(baseline):
     buyer = scn.counties.set_index("code").loc[p["buyer_code"]]
     for needle in (seller["name"], seller["prefecture"], buyer["name"], buyer["prefecture"],
                    f"{p['quota_mu']:,.2f} 亩", f"{p['price_wan_per_mu']:,.2f} 万元/亩", f"{p['amount_wan']:,.2f} 万元",
-                   "第十六条", "第十七条", "第十一条", "第二十五条", "完成期限", "备案", "省国土资源厅",
+                   "第十六条", "第十七条", "第十一条", "第二十五条", "完成期限", "备案", "省自然资源厅",
                    f"{buyer['prefecture']}人民政府的申请函", "审查意见", "耕地质量等级", "乡级土地利用总体规划图",
                    f"{seller['name']}人民政府出具的同意使用节余指标的承诺函"):
         assert needle in text, needle
@@ -362,7 +362,7 @@ def test_workbook_leaves_out_agreement_sheets_beyond_the_limit(adjusted):
     wb = open_book(export.workbook_bytes(scn, result, max_agreement_sheets=len(result.pairings) - 1))
     assert not [n for n in wb.sheetnames if n.startswith("协议-")]
     assert set(column(wb["配对"], "协议表")) == {None}
-    ws = wb["审计"]
+    ws = wb["生成信息"]
     audit = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(3, ws.max_row + 1)}
     assert "ZIP" in audit["协议表"]
     wb = open_book(export.workbook_bytes(scn, result, max_agreement_sheets=len(result.pairings)))
@@ -580,3 +580,79 @@ def test_export_page_offers_the_documents():
     assert any(m.value.startswith("#### Surplus quota transfer agreement") for m in at.markdown)
     assert [b.label for b in at.get("download_button")][2:5] == ["Download ledger (CSV)", "Download workbook (Excel)",
                                                                  "Download agreements (ZIP)"]
+
+
+# --------------------------------------------------------------------------- issue 11: the right words
+
+WRONG_WORDS = re.compile("出让县|出让|购入|结余|国土资源|农户资金池|农户收益|农户现金|审计")
+POLICY_TITLES = ("《吉林省运用城乡建设用地增减挂钩政策支持脱贫攻坚实施办法》",)
+
+
+def test_document_locale_files_use_the_right_words():
+    """产生县/使用县 (调出/调入), 剩余, 自然资源, 方案校验码/生成信息, 可分配给搬迁群众的资金: in every document label
+    (export, fields, proceeds), Chinese and English."""
+    import json
+
+    for part in ("export", "fields", "proceeds"):
+        zh = json.loads((ROOT / f"planner/locales/zh.{part}.json").read_text(encoding="utf-8"))
+        en = json.loads((ROOT / f"planner/locales/en.{part}.json").read_text(encoding="utf-8"))
+        for key, value in zh.items():
+            for title in POLICY_TITLES:
+                value = value.replace(title, "")
+            assert not WRONG_WORDS.findall(value), (part, key, value)
+        for key, value in en.items():
+            assert not re.search(r"land and resources|household pool|household money|\baudit\b", value, re.I), \
+                (part, key, value)
+    fields = json.loads((ROOT / "planner/locales/zh.fields.json").read_text(encoding="utf-8"))
+    assert fields["field.household_wan"] == "可分配给搬迁群众的资金（万元）"
+    assert fields["field.remaining_mu"] == "剩余（亩）" and fields["field.seller_name"] == "产生县"
+    for f in ("deal", "year", "reclaimed_grade", "occupied_grade", "quality_check"):
+        assert export.header(f, "zh") != f and export.header(f, "en") != f, f  # the pairings' new columns
+    en = json.loads((ROOT / "planner/locales/en.fields.json").read_text(encoding="utf-8"))
+    assert en["field.household_wan"] == "Funds allocable to relocated households (万元)"
+
+
+def test_baseline_documents_use_the_right_words(baseline, baseline_book):
+    scn, result = baseline
+    _, wb = baseline_book
+    texts = {f"sheet {ws.title}": " ".join(str(c.value) for r in ws.iter_rows() for c in r if c.value is not None)
+             for ws in wb}
+    texts.update({n: d.decode("utf-8-sig") for n, d in export.agreement_files(scn, result).items()})
+    texts["ledger"] = export.csv_bytes(export.ledger_view(export.ledger(scn, result), "zh")).decode("utf-8-sig")
+    for name, text in texts.items():
+        for title in POLICY_TITLES:
+            text = text.replace(title, "")
+        assert not WRONG_WORDS.findall(text), (name, sorted(set(WRONG_WORDS.findall(text))))
+    assert "剩余（亩）" in texts["ledger"]
+
+
+def test_workbook_pairings_sheet_shows_grades_quality_and_deals(adjusted):
+    scn, result = adjusted
+    wb = open_book(export.workbook_bytes(scn, result))
+    ws = wb["配对"]
+    p = result.pairings.to_dict("records")
+    assert column(ws, "复垦耕地质量等别")[:-1] == [str(int(r["reclaimed_grade"])) for r in p]
+    assert column(ws, "建新占用耕地等别")[:-1] == [str(int(r["occupied_grade"])) if r["occupied_grade"] == r[
+        "occupied_grade"] else None for r in p]
+    checks = column(ws, "质量核验")[:-1]
+    notes = column(ws, "备注")[:-1]
+    for r, check, note in zip(p, checks, notes):
+        assert ("不符合第四条（二）" in check) == (r["quality_check"] == "worse")
+        assert ("复垦耕地质量低于建新占用耕地，不符合第四条（二）占补数量质量双平衡要求" in (note or "")) == (
+            r["quality_check"] == "worse")
+        assert ("等别缺失，未能核验" in (note or "")) == (r["quality_check"] == "unchecked")
+    assert "协议状态" in header_row(ws)
+    gen = wb["生成信息"]
+    rec = {gen.cell(row=r, column=1).value: gen.cell(row=r, column=2).value for r in range(3, gen.max_row + 1)}
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日", rec["生成日期"]) and rec["生成时间"].endswith("+08:00")
+
+
+def test_proceeds_page_says_what_the_money_is_for():
+    from planner.i18n import t
+
+    zh, en = t("proceeds.use_note", "zh"), t("proceeds.use_note", "en")
+    assert "不是直接发给农户的现金" in zh and "第十八条" in zh and "财综〔2016〕36 号" in zh and "分配和使用" in zh
+    assert "not cash" in en and "article 18" in en
+    assert "use_note" in (ROOT / "ui/views/proceeds.py").read_text(encoding="utf-8")
+    assert t("proceeds.kpi.household", "zh") == "可分配给搬迁群众的资金（万元）"
+    assert "第二十二条" not in t("proceeds.params_title", "zh")  # the collective share is a planning choice

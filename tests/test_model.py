@@ -103,12 +103,12 @@ CASES = [
     # sum x <= a_S1 <= x_S1 <= 10 (volume objective)
     ("adjust_at_most_sold", lambda: make_scenario(
         [seller("S1", 10, 10, plan_adjustable_mu=50), seller("S2", 100, 10),
-         buyer("B1", 100, 30, construction_headroom_mu=0)], objective="volume", allow_plan_adjustment=True),
+         buyer("B1", 100, 30, construction_headroom_mu=0)], objective="volume", allow_plan_adjustment=True, plan_adjustment_penalty=0.0),
      10, {("S1", "B1"): 10}, {("S1", "B1"): 10}),
     # sum_b a_sb <= plan_adjustable_s: two zero-headroom buyers share S1's 10 亩 of plan space
     ("adjust_cap_per_seller", lambda: make_scenario(
         [seller("S1", 100, 10, plan_adjustable_mu=10), buyer("B1", 50, 30, construction_headroom_mu=0),
-         buyer("B2", 50, 30, construction_headroom_mu=0)], objective="volume", allow_plan_adjustment=True),
+         buyer("B2", 50, 30, construction_headroom_mu=0)], objective="volume", allow_plan_adjustment=True, plan_adjustment_penalty=0.0),
      10, None, None),
     # cultivated: 0.4 * x_B1 <= 12 -> B1 30: 600 + 70*15
     ("cultivated_share", lambda: base(b1={"cultivated_headroom_mu": 12, "cultivated_share": 0.4}), 1650,
@@ -476,7 +476,7 @@ def test_shadow_price_of_plan_space(solver):
     space sells one more 亩 (volume +1)."""
     scn = make_scenario([seller("S1", 100, 10, plan_adjustable_mu=10), buyer("B1", 100, 30,
                                                                              construction_headroom_mu=0)],
-                        objective="volume", allow_plan_adjustment=True)
+                        objective="volume", allow_plan_adjustment=True, plan_adjustment_penalty=0.0)
     r = solve(scn, solver)
     assert r.objective == pytest.approx(10)
     # y_cap is unique (= 1); the construction row's dual is degenerate here (any value >= 1 is a valid dual)
@@ -484,7 +484,7 @@ def test_shadow_price_of_plan_space(solver):
     assert shadow(r, "construction", "B1") >= 1 - 1e-9
     more = make_scenario([seller("S1", 100, 10, plan_adjustable_mu=11), buyer("B1", 100, 30,
                                                                               construction_headroom_mu=0)],
-                         objective="volume", allow_plan_adjustment=True)
+                         objective="volume", allow_plan_adjustment=True, plan_adjustment_penalty=0.0)
     assert solve_independent(more).objective - solve_independent(scn).objective == pytest.approx(1)
 
 

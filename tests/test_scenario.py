@@ -9,6 +9,7 @@ import pytest
 from conftest import BASELINE, TINY_COUNTIES, TINY_PAIRS, TINY_RELOCATION, TINY_TOML
 from planner.scenario import (FileReadError, Scenario, decode_bytes, parse_csv_text, read_folder, save_scenario,
                               scenario_files)
+from planner import schema
 from planner.validate import errors, load_checked
 
 COUNTIES_ZH = """\
@@ -33,7 +34,7 @@ def load_ok(folder) -> Scenario:
 
 
 def assert_same_scenario(a: Scenario, b: Scenario) -> None:
-    for table in ("counties", "pairs", "relocation"):
+    for table in schema.TABLES:
         pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table), check_dtype=True)
     assert a.settings == b.settings
     assert a.content_hash() == b.content_hash()
@@ -266,3 +267,115 @@ def test_read_folder_reports_files_without_judging(make_scenario):
     assert raw.read_errors == []
     assert raw.tables["pairs"] is None and raw.tables["relocation"] is None
     assert raw.tables["counties"].columns.tolist() == ["code", "whatever"]
+
+
+# --------------------------------------------------------------------------- lots, demand, payments, deals (issues 11, 12)
+
+LOTS = ("lot_id,county_code,project_area,approval_no,status,ready_year,area_mu,used_locally_mu,reserved_rural_mu,"
+        "turnover_owed_mu\n") + """\
+L1,001,一号项目区,吉自然资〔2018〕1号,已确认备案,2018,80,5,5,
+L2,001,二号项目区,,reclaiming,2020,40,,,
+L3,002,,,confirmed,,50,,,
+"""
+DEMAND = "county_code,year,demand_mu\n101,2018,60\n101,2019,60\n"
+PAYMENTS = ("seller_code,buyer_code,milestone,share,due_year,paid_wan,paid_date\n"
+            "001,101,协议签订,0.3,2018,360,2018-05-01\n001,101,acceptance,0.7,2019,,\n")
+DEAL_PAIRS = ("seller_code,buyer_code,agreed_price,agreed_mu,status,year,filed_date\n"
+              "001,101,20,60,已备案,2018,2018-04-02\n")
+LEDGER_TOML = (TINY_TOML.replace("[rules]", "[rules]\nsaleable_status = [\"已确认备案\"]")
+               + "\n[horizon]\nstart_year = 2018\n")
+
+
+@pytest.fixture
+def ledger_folder(make_scenario):
+    counties = TINY_COUNTIES.replace(",100,5,12,", ",70,5,12,")  # 001: confirmed lot L1 nets 70
+    folder = make_scenario(toml=LEDGER_TOML, counties=counties, pairs=DEAL_PAIRS)
+    for name, text in (("lots.csv", LOTS), ("demand.csv", DEMAND), ("payments.csv", PAYMENTS)):
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_new_tables_are_typed_with_codes(ledger_folder):
+    scn, problems = load_checked(ledger_folder)
+    assert errors(problems) == [], [p.text("en") for p in problems]
+    assert scn.lots["status"].tolist() == ["confirmed", "reclaiming", "confirmed"]
+    assert scn.lots["ready_year"].tolist()[:2] == [2018.0, 2020.0] and math.isnan(scn.lots["ready_year"][2])
+    assert scn.lots["county_code"].tolist() == ["001", "001", "002"]
+    assert scn.demand["demand_mu"].tolist() == [60.0, 60.0]
+    assert scn.payments["milestone"].tolist() == ["signing", "acceptance"]
+    assert scn.pairs.loc[0, "status"] == "filed" and scn.pairs.loc[0, "agreed_mu"] == 60.0
+    assert scn.pairs.loc[0, "filed_date"] == "2018-04-02"
+    assert scn.settings["rules"]["saleable_status"] == ["confirmed"]  # the label read as its code
+    assert scn.settings["horizon"] == {"start_year": 2018}
+
+
+def test_model_reads_the_new_tables_by_their_names(ledger_folder):
+    from planner.model.market import deal_quantity, horizon, saleable_lots
+
+    scn = load_ok(ledger_folder)
+    hz = horizon(scn)
+    assert (hz.start, hz.end, hz.by_year) == (2018, 2021, True)  # end_year default: start + 3 (article 27)
+    assert saleable_lots(scn)["lot_id"].tolist() == ["L1", "L3"]
+    assert deal_quantity(scn.pairs).tolist() == [60.0]
+
+
+def test_pairs_status_blank_means_negotiating(make_scenario):
+    scn = load_ok(make_scenario(pairs="seller_code,buyer_code,status\n001,101,\n002,101,已签订\n"))
+    assert scn.pairs["status"].tolist() == ["negotiating", "signed"]
+
+
+def test_every_table_survives_copy_param_save_and_reload(ledger_folder, tmp_path):
+    scn = load_ok(ledger_folder)
+    assert_same_scenario(scn.copy(), scn)
+    changed = scn.with_param("pricing", "bargaining_weight", 0.6)
+    for table in ("lots", "demand", "payments"):
+        pd.testing.assert_frame_equal(getattr(changed, table), getattr(scn, table))
+    files = scenario_files(scn)
+    assert {"lots.csv", "demand.csv", "payments.csv", "pairs.csv"} <= set(files)
+    save_scenario(scn, tmp_path / "again")
+    assert_same_scenario(load_ok(tmp_path / "again"), scn)
+    raw_settings, raw_tables = scn.to_raw()
+    assert set(raw_tables) == set(schema.TABLES)
+    assert_same_scenario(Scenario.from_raw(raw_settings, raw_tables), scn)
+
+
+def test_content_hash_sees_the_new_tables(ledger_folder):
+    scn = load_ok(ledger_folder)
+    for table in ("lots", "demand", "payments"):
+        other = scn.copy()
+        setattr(other, table, getattr(other, table).iloc[:-1].reset_index(drop=True))
+        assert other.content_hash() != scn.content_hash(), table
+
+
+def test_scenario_from_the_four_old_tables_has_empty_new_ones(make_scenario, tmp_path):
+    scn = load_ok(make_scenario(pairs=TINY_PAIRS, relocation=TINY_RELOCATION))
+    old_style = Scenario(scn.settings, scn.counties, scn.pairs, scn.relocation)
+    for table in ("lots", "demand", "payments"):
+        df = getattr(old_style, table)
+        assert len(df) == 0 and list(df.columns) == [c.name for c in schema.TABLES[table][1]]
+    save_scenario(old_style, tmp_path / "old")
+    assert sorted(p.name for p in (tmp_path / "old").iterdir()) == ["counties.csv", "pairs.csv", "relocation.csv",
+                                                                     "scenario.toml"]
+
+
+def test_save_removes_a_new_table_emptied(ledger_folder, tmp_path):
+    scn = load_ok(ledger_folder)
+    out = tmp_path / "out"
+    save_scenario(scn, out)
+    assert (out / "lots.csv").exists()
+    scn.lots = scn.lots.iloc[0:0]
+    save_scenario(scn, out)
+    assert not (out / "lots.csv").exists()
+
+
+def test_headers_as_app_labels_read_as_names(make_scenario):
+    from planner import i18n
+
+    cols = {c.name: c for c in schema.LOT_COLUMNS}
+    header = ",".join([i18n.column_label(cols["lot_id"], "zh"), i18n.label(cols["county_code"], "en"),
+                       i18n.column_label(cols["status"], "en"), i18n.column_label(cols["area_mu"], "zh")])
+    folder = make_scenario()
+    (folder / "lots.csv").write_text(header + "\nL1,001,Confirmed and filed,100\n", encoding="utf-8")
+    scn = load_ok(folder)
+    assert scn.lots[["lot_id", "county_code", "status", "area_mu"]].values.tolist() == [["L1", "001", "confirmed",
+                                                                                         100.0]]

@@ -260,8 +260,11 @@ def test_save_restore_round_trip(store, base, root):
 def test_saved_folder_is_the_plain_human_editable_format(store, base, root):
     slug = store.save_as("plain", base).slug
     folder = root / slug
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [META_NAME, "scenario.toml", "counties.csv", "pairs.csv", "relocation.csv"])
+    from planner import schema
+
+    tables = [f for t, (f, _, required) in schema.TABLES.items() if required or len(getattr(base, t))]
+    assert {"counties.csv", "pairs.csv", "relocation.csv"} <= set(tables)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([META_NAME, "scenario.toml", *tables])
     scn, problems = load_checked(folder)
     assert scn is not None
     assert json.loads((folder / META_NAME).read_text(encoding="utf-8"))["version"] == 1
@@ -705,3 +708,62 @@ def test_disk_full_during_save_gives_a_clear_message_and_loses_nothing(tmp_path,
     monkeypatch.undo()
     again, problems, _ = ScenarioStore(tmp_path / "scenarios").open(info.slug)
     assert again is not None and again.param("pricing", "bargaining_weight") == scn.param("pricing", "bargaining_weight")
+
+
+# --------------------------------------------------------------------------- every table of the schema (issue 12)
+
+def with_ledger_tables(base: Scenario) -> Scenario:
+    """The baseline plus a lot, yearly demand and a payment row, a horizon and saleable statuses."""
+    import pandas as pd
+
+    from planner.scenario import Scenario as S
+
+    seller = base.seller_codes()[0]
+    buyer = base.buyer_codes()[0]
+    _, raw = base.to_raw()
+    raw["pairs"] = raw["pairs"].drop(columns=["agreed_mu"])  # no deals: the lots below replace the supply
+    raw["lots"] = pd.DataFrame({"lot_id": ["L1", "L2"], "county_code": [seller, seller],
+                                "status": ["confirmed", "复垦中"], "ready_year": ["2018", "2020"],
+                                "area_mu": ["100", "40.5"]})
+    raw["demand"] = pd.DataFrame({"county_code": [buyer], "year": ["2019"], "demand_mu": ["30"]})
+    raw["payments"] = pd.DataFrame({"seller_code": [seller], "buyer_code": [buyer], "milestone": ["signing"],
+                                    "share": ["1"]})
+    settings = dict(base.settings, horizon={"start_year": 2018, "end_year": 2021})
+    settings["rules"] = dict(settings.get("rules", {}), saleable_status=["confirmed", "accepted"])
+    return S.from_raw(settings, raw)
+
+
+def test_every_table_is_a_scenario_file():
+    from planner import schema
+
+    assert set(SCENARIO_FILES) == {"scenario.toml", *(f for f, _, _ in schema.TABLES.values())}
+    assert {"lots.csv", "demand.csv", "payments.csv"} <= set(SCENARIO_FILES)
+
+
+def test_new_tables_save_version_and_reopen(store, base, root):
+    scn = with_ledger_tables(base)
+    assert not errors(validate_scenario(scn)), [p.text("en") for p in errors(validate_scenario(scn))]
+    info = store.save_as("台账", scn)
+    folder = root / info.slug
+    assert {"lots.csv", "demand.csv", "payments.csv"} <= {p.name for p in folder.iterdir()}
+    again = open_ok(store, info.slug)
+    assert again.content_hash() == scn.with_param("scenario", "name", "台账").content_hash()
+    assert again.lots["status"].tolist() == ["confirmed", "reclaiming"]
+    assert again.settings["horizon"] == {"start_year": 2018, "end_year": 2021}
+    assert again.settings["rules"]["saleable_status"] == ["confirmed", "accepted"]
+
+    # a hand edit of lots.csv changes the stamp: a save with the old stamp is refused, nothing lost
+    _, _, stamp = store.open(info.slug)
+    (folder / "lots.csv").write_bytes((folder / "lots.csv").read_bytes() + b"L3,x,planned,,1\n")
+    with pytest.raises(ConflictError):
+        store.save(info.slug, again, stamp)
+
+    # dropping the tables removes their files; the earlier version keeps them
+    _, _, stamp = store.open(info.slug)
+    bare = again.copy()
+    for table in ("lots", "demand", "payments"):
+        setattr(bare, table, getattr(bare, table).iloc[0:0])
+    store.save(info.slug, bare, stamp)
+    assert not {"lots.csv", "demand.csv", "payments.csv"} & {p.name for p in folder.iterdir()}
+    old = store.open_version(info.slug, 1)
+    assert len(old.lots) == 2 and len(old.demand) == 1 and len(old.payments) == 1

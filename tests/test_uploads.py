@@ -59,3 +59,38 @@ def test_gbk_csv_upload_reads():
     raw = raw_from_uploads([("counties.csv", text.encode("gbk"))])
     assert not raw.read_errors
     assert raw.tables["counties"].iloc[0]["name"] == "通榆县"
+
+
+def test_every_table_has_words_that_name_it():
+    from planner import schema
+    from planner.uploads import TABLE_WORDS, table_for_name
+
+    assert set(TABLE_WORDS) == set(schema.TABLES)
+    for table, (filename, _, _) in schema.TABLES.items():
+        assert table_for_name(filename) == table
+    for name, table in {"指标批次.csv": "lots", "年度需求.xlsx": "demand", "付款计划.csv": "payments",
+                        "county_demand.csv": "demand", "县表.csv": "counties", "Pairs": "pairs"}.items():
+        assert table_for_name(name) == table, name
+
+
+def test_new_tables_upload_as_csv_and_workbook_sheets():
+    import pandas as pd
+
+    lots = "lot_id,county_code,status,area_mu\nL1,220822,confirmed,100\n"
+    raw = raw_from_uploads([("lots.csv", lots.encode("gbk")), ("demand.csv", b"county_code,year,demand_mu\n1,2018,5\n")])
+    assert not raw.read_errors
+    assert raw.tables["lots"]["lot_id"].tolist() == ["L1"] and len(raw.tables["demand"]) == 1
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        pd.DataFrame({"seller_code": ["1"], "buyer_code": ["2"], "milestone": ["signing"], "share": [1]}).to_excel(
+            xw, sheet_name="payments", index=False)
+    raw = raw_from_uploads([("book.xlsx", buf.getvalue())])
+    assert not raw.read_errors and raw.tables["payments"]["milestone"].tolist() == ["signing"]
+
+
+def test_a_file_naming_no_table_lists_every_table():
+    raw = raw_from_uploads([("notes.csv", b"a,b\n1,2\n")])
+    ((name, err),) = raw.read_errors
+    assert name == "notes.csv"
+    for filename in ("counties.csv", "lots.csv", "demand.csv", "payments.csv"):
+        assert filename in err.message_en and filename in err.message_zh

@@ -35,6 +35,15 @@ def the_problem(problems, file, column, row="any") -> Problem:
     return p
 
 
+def the_warning(problems, file, column, row="any") -> Problem:
+    """Exactly one warning for (file, column[, row]); its messages are non-empty."""
+    hits = [p for p in problems if p.severity == "warning" and p.file == file and p.column == column
+            and (row == "any" or p.row == row)]
+    assert len(hits) == 1, [p.text("en") for p in problems]
+    assert hits[0].message_zh.strip() and hits[0].message_en.strip()
+    return hits[0]
+
+
 # --------------------------------------------------------------------------- baseline and tiny scenario
 
 def test_baseline_validates_without_errors():
@@ -329,9 +338,11 @@ def test_pair_of_a_county_with_itself(make_scenario):
     ("001,101,,25,26", "above the pair's own ceiling 25"),
 ])
 def test_agreed_price_outside_band(make_scenario, pair_row, why):
+    # a warning, not an error: the two governments set the price (article 15; issue 11 item 2)
     pairs = "seller_code,buyer_code,floor_price,ceiling_price,agreed_price\n002,101,,,20\n" + pair_row + "\n"
     problems = check(make_scenario(pairs=pairs))
-    p = the_problem(problems, "pairs.csv", "agreed_price")
+    assert errors(problems) == []
+    p = the_warning(problems, "pairs.csv", "agreed_price")
     assert p.row == 3, why
     assert p.value == pair_row.rsplit(",", 1)[1]
 
@@ -339,7 +350,7 @@ def test_agreed_price_outside_band(make_scenario, pair_row, why):
 def test_agreed_price_below_guide_floor(make_scenario):
     # 002 has no floor of its own; the provincial guidance floor 10 still applies
     problems = check(make_scenario(pairs="seller_code,buyer_code,agreed_price\n002,101,9.5\n"))
-    p = the_problem(problems, "pairs.csv", "agreed_price", row=2)
+    p = the_warning(problems, "pairs.csv", "agreed_price", row=2)
     assert "10" in p.message_en
 
 
@@ -488,3 +499,302 @@ def test_validate_scenario_in_memory(make_scenario):
     assert the_problem(problems, "counties.csv", "demand_mu").row == 4  # index 2 -> spreadsheet row 4
     assert the_problem(problems, "counties.csv", "ceiling_price").row == 5
     the_problem(problems, "scenario.toml", "pricing.bargaining_weight")
+
+
+# ------------------------------------------------------------- issues 11, 12: grades, deals, lots, demand, payments
+
+# Seller 001 (grade 5, 100 亩, floor 12), seller 002 (grade 6, 50 亩), buyer 101 (demand 120, ceiling 30,
+# occupied grade 6, budget 3000, headrooms 110 / 100 at share 0.5), buyer 102 (demand 40, ceiling 20, grade 8).
+DEAL_COUNTIES = (
+    "code,name,prefecture,poverty_class,surplus_mu,reclaimed_quality_grade,floor_price,demand_mu,ceiling_price,"
+    "budget_wan,construction_headroom_mu,cultivated_headroom_mu,cultivated_share,occupied_quality_grade\n") + """\
+001,甲县,甲市,national_key,100,5,12,,,,,,,
+002,乙县,甲市,provincial,50,6,,,,,,,,
+101,丙区,乙市,none,,,,120,30,3000,110,50,0.5,6
+102,丁区,乙市,none,,,,40,20,,,,,8
+103,戊县,乙市,none,,7,,,,,,,,
+"""
+AGGREGATE_TOML = TINY_TOML.replace('quality_rule = "off"', 'quality_rule = "aggregate"')
+HORIZON = "\n[horizon]\nstart_year = 2018\n"
+
+
+def deals(*rows: str) -> str:
+    return "seller_code,buyer_code,agreed_price,agreed_mu,status,year,excluded\n" + "\n".join(rows) + "\n"
+
+
+def folder_with(make_scenario, extra: dict | None = None, **files):
+    """A scenario folder; `extra` holds further files by name (lots.csv, demand.csv, payments.csv)."""
+    files.setdefault("counties", DEAL_COUNTIES)
+    folder = make_scenario(**files)
+    for name, text in (extra or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def cap_error(problems, cap_word: str) -> Problem:
+    """The one error about deals exceeding a cap whose English name holds `cap_word`."""
+    hits = [p for p in errors(problems) if "Signed deals exceed" in p.message_en and cap_word in p.message_en]
+    assert len(hits) == 1, [p.text("en") for p in problems]
+    p = hits[0]
+    assert p.file == "pairs.csv" and p.column == "agreed_mu" and p.row >= 2 and "已签协议超出" in p.message_zh
+    return p
+
+
+def test_deal_counties_with_a_fitting_deal_are_valid(make_scenario):
+    problems = check(folder_with(make_scenario, pairs=deals("001,101,20,60,signed,,")))
+    assert problems == [], [p.text("en") for p in problems]
+
+
+@pytest.mark.parametrize("rule", ["pair", "aggregate"])
+def test_missing_grades_warn_naming_county_and_column(make_scenario, rule):
+    counties = DEAL_COUNTIES.replace("002,乙县,甲市,provincial,50,6,", "002,乙县,甲市,provincial,50,,") \
+        .replace(",8\n", ",\n")
+    toml = TINY_TOML.replace('quality_rule = "off"', f'quality_rule = "{rule}"')
+    problems = check(folder_with(make_scenario, toml=toml, counties=counties))
+    assert errors(problems) == []
+    s = the_warning(problems, "counties.csv", "reclaimed_quality_grade")
+    b = the_warning(problems, "counties.csv", "occupied_quality_grade")
+    assert s.row == 3 and "乙县" in s.message_zh and "复垦耕地质量等别" in s.message_zh and "002" in s.message_en
+    assert b.row == 5 and "丁区" in b.message_zh and "102" in b.message_en
+    # with the rule off nothing is checked, so nothing is missing
+    assert check(folder_with(make_scenario, toml=TINY_TOML, counties=counties)) == []
+
+
+def test_lot_without_grade_warns_with_the_quality_rule(make_scenario):
+    counties = DEAL_COUNTIES.replace("001,甲县,甲市,national_key,100,5,", "001,甲县,甲市,national_key,,,")
+    lots = "lot_id,county_code,status,area_mu,reclaimed_quality_grade\nL1,001,confirmed,80,\nL2,001,confirmed,20,4\n"
+    problems = check(folder_with(make_scenario, {"lots.csv": lots}, toml=AGGREGATE_TOML, counties=counties))
+    w = the_warning(problems, "lots.csv", "reclaimed_quality_grade")
+    assert w.row == 2 and "L1" in w.message_en and "甲县" in w.message_zh
+
+
+def test_signed_status_without_quota_is_not_a_deal(make_scenario):
+    problems = check(folder_with(make_scenario, pairs=deals("001,101,20,,signed,,")))
+    assert errors(problems) == []
+    w = the_warning(problems, "pairs.csv", "agreed_mu")
+    assert w.row == 2 and "已签订" in w.message_zh
+
+
+def test_deal_without_price_warns(make_scenario):
+    problems = check(folder_with(make_scenario, pairs=deals("001,101,,60,已备案,,")))  # Chinese label accepted
+    assert errors(problems) == []
+    w = the_warning(problems, "pairs.csv", "agreed_price")
+    assert "001→101" in w.message_en
+
+
+def test_deal_price_outside_band_is_only_a_warning(make_scenario):
+    problems = check(folder_with(make_scenario, pairs=deals("001,101,45,60,signed,,")))
+    assert errors(problems) == []
+    the_warning(problems, "pairs.csv", "agreed_price")
+
+
+def test_deal_on_excluded_pair_is_an_error(make_scenario):
+    p = the_problem(check(folder_with(make_scenario, pairs=deals("001,101,20,60,signed,,true"))),
+                    "pairs.csv", "excluded")
+    assert p.row == 2 and "001→101" in p.message_en
+
+
+def test_deal_of_a_county_that_may_not_sell_is_an_error(make_scenario):
+    p = the_problem(check(folder_with(make_scenario, pairs=deals("103,101,20,10,signed,,"))), "pairs.csv",
+                    "seller_code")
+    assert "article 2" in p.message_en and "第二条" in p.message_zh and "戊县" in p.message_zh
+
+
+def test_deal_year_outside_the_horizon_is_an_error(make_scenario):
+    problems = check(folder_with(make_scenario, toml=TINY_TOML + HORIZON, pairs=deals("001,101,20,60,signed,2023,")))
+    p = the_problem(problems, "pairs.csv", "year")
+    assert "2018" in p.message_en and "2021" in p.message_en  # end_year defaults to start + 3 (article 27)
+
+
+@pytest.mark.parametrize("rows, cap_word, total, limit", [
+    (("001,101,20,70,signed,,", "001,102,15,35,filed,,"), "saleable quota of 甲县", "105", "100"),
+    (("001,101,20,90,signed,,", "002,101,20,40,signed,,"), "demand of 丙区", "130", "120"),
+    (("001,101,30,80,signed,,", "002,101,30,30,signed,,"), "budget of 丙区", "3,300", "3,000"),
+])
+def test_deals_the_caps_cannot_hold(make_scenario, rows, cap_word, total, limit):
+    p = cap_error(check(folder_with(make_scenario, pairs=deals(*rows))), cap_word)
+    assert f"total {total}" in p.message_en and f"limit is {limit}" in p.message_en
+    assert "001→" in p.message_en and "甲县" in p.message_zh  # names the deal(s)
+
+
+def test_deals_beyond_construction_headroom_even_with_plan_adjustment(make_scenario):
+    toml = TINY_TOML + "allow_plan_adjustment = true\n"
+    p = cap_error(check(folder_with(make_scenario, toml=toml,
+                                    pairs=deals("001,101,20,80,signed,,", "002,101,20,40,signed,,"))),
+                  "construction headroom")
+    assert "120" in p.message_en and "110" in p.message_en
+
+
+def test_deals_beyond_cultivated_headroom(make_scenario):
+    counties = DEAL_COUNTIES.replace(",3000,110,50,0.5,6", ",3000,,50,0.5,6")
+    p = cap_error(check(folder_with(make_scenario, counties=counties,
+                                    pairs=deals("001,101,20,80,signed,,", "002,101,20,30,signed,,"))),
+                  "cultivated-land headroom")
+    assert "total 55" in p.message_en and "limit is 50" in p.message_en
+
+
+def test_deals_breaking_the_aggregate_quality_balance(make_scenario):
+    counties = DEAL_COUNTIES.replace(",0.5,6\n", ",0.5,5\n")  # 丙区 occupies grade-5 land; 乙县 gives grade 6
+    ok = check(folder_with(make_scenario, counties=counties, toml=AGGREGATE_TOML,
+                           pairs=deals("001,101,20,40,signed,,", "002,101,20,40,signed,,")))
+    assert errors(ok) != []
+    cap_error(ok, "quality balance")
+    # the same deals with the rule off are fine
+    assert errors(check(folder_with(make_scenario, counties=counties,
+                                    pairs=deals("001,101,20,40,signed,,", "002,101,20,40,signed,,")))) == []
+
+
+def test_deals_beyond_the_partner_limit(make_scenario):
+    toml = TINY_TOML + "max_partners_per_seller = 1\n"
+    cap_error(check(folder_with(make_scenario, toml=toml,
+                                pairs=deals("001,101,20,40,signed,,", "001,102,15,20,signed,,"))), "partner limit")
+
+
+def test_deal_needs_quota_ready_by_its_year(make_scenario):
+    lots = ("lot_id,county_code,status,ready_year,area_mu\nA,001,confirmed,2018,30\nB,001,confirmed,2020,70\n")
+    counties = DEAL_COUNTIES.replace("national_key,100,5", "national_key,,5")
+    folder = folder_with(make_scenario, {"lots.csv": lots}, toml=TINY_TOML + HORIZON, counties=counties,
+                         pairs=deals("001,101,20,50,signed,2019,"))
+    p = cap_error(check(folder), "ready by 2019")
+    assert "total 50" in p.message_en and "limit is 30" in p.message_en
+    later = folder_with(make_scenario, {"lots.csv": lots}, toml=TINY_TOML + HORIZON, counties=counties,
+                        pairs=deals("001,101,20,50,signed,2020,"))
+    assert errors(check(later)) == []
+
+
+def test_deal_beyond_yearly_demand(make_scenario):
+    demand = "county_code,year,demand_mu\n101,2018,30\n101,2019,90\n"
+    p = cap_error(check(folder_with(make_scenario, {"demand.csv": demand}, toml=TINY_TOML + HORIZON,
+                                    pairs=deals("001,101,20,40,signed,2018,"))), "in 2018")
+    assert "limit is 30" in p.message_en
+
+
+LOTS_HEADER = "lot_id,county_code,status,ready_year,area_mu,used_locally_mu,reserved_rural_mu,turnover_owed_mu\n"
+
+
+def test_lot_with_negative_net_is_an_error(make_scenario):
+    lots = LOTS_HEADER + "A,001,confirmed,,50,10,20,30\n"
+    p = the_problem(check(folder_with(make_scenario, {"lots.csv": lots})), "lots.csv", "area_mu")
+    assert p.row == 2 and "-10" in p.message_en
+
+
+@pytest.mark.parametrize("status", ["sold", ""])
+def test_lot_with_unknown_status_is_an_error(make_scenario, status):
+    lots = LOTS_HEADER + f"A,001,{status},,50,,,\n"
+    p = the_problem(check(folder_with(make_scenario, {"lots.csv": lots})), "lots.csv", "status")
+    assert p.row == 2
+
+
+def test_lot_statuses_accept_chinese_labels(make_scenario):
+    lots = LOTS_HEADER + "A,001,已确认备案,,60,,,\nB,001,复垦中,,40,,,\n"
+    counties = DEAL_COUNTIES.replace("national_key,100,5", "national_key,60,5") \
+        .replace("provincial,50,", "provincial,,")
+    scn, problems = load_checked(folder_with(make_scenario, {"lots.csv": lots}, counties=counties))
+    assert problems == [], [p.text("en") for p in problems]
+    assert scn.lots["status"].tolist() == ["confirmed", "reclaiming"]
+
+
+def test_lot_of_an_unknown_county_is_an_error(make_scenario):
+    p = the_problem(check(folder_with(make_scenario, {"lots.csv": LOTS_HEADER + "A,999,confirmed,,50,,,\n"})),
+                    "lots.csv", "county_code")
+    assert p.value == "999"
+
+
+def test_lot_ready_after_the_horizon_warns(make_scenario):
+    lots = LOTS_HEADER + "A,001,confirmed,2018,100,,,\nB,001,confirmed,2025,10,,,\n"
+    problems = check(folder_with(make_scenario, {"lots.csv": lots}, toml=TINY_TOML + HORIZON))
+    assert errors(problems) == []
+    assert the_warning(problems, "lots.csv", "ready_year").row == 3
+
+
+def test_surplus_disagreeing_with_lots_warns(make_scenario):
+    lots = LOTS_HEADER + "A,001,confirmed,,70,,,\nB,001,planned,,30,,,\nC,002,confirmed,,50,,,\n"
+    problems = check(folder_with(make_scenario, {"lots.csv": lots}))
+    assert errors(problems) == []
+    w = the_warning(problems, "counties.csv", "surplus_mu")
+    assert w.row == 2 and "100" in w.message_en and "70" in w.message_en  # only confirmed lots are saleable
+    toml = TINY_TOML + 'saleable_status = ["confirmed", "已批准实施规划"]\n'
+    assert check(folder_with(make_scenario, {"lots.csv": lots}, toml=toml)) == []
+
+
+@pytest.mark.parametrize("value", ['["sold"]', "3", '[1, 2]'])
+def test_bad_saleable_status(make_scenario, value):
+    the_problem(check(make_scenario(toml=TINY_TOML + f"saleable_status = {value}\n")), "scenario.toml",
+                "rules.saleable_status")
+
+
+@pytest.mark.parametrize("horizon", ["end_year = 2017", "end_year = 2030"])
+def test_horizon_end_year(make_scenario, horizon):
+    problems = check(make_scenario(toml=TINY_TOML + HORIZON + horizon + "\n"))
+    if horizon.endswith("2017"):
+        the_problem(problems, "scenario.toml", "horizon.end_year")
+    else:
+        assert "article 27" in the_warning(problems, "scenario.toml", "horizon.end_year").message_en
+
+
+def test_demand_checks(make_scenario):
+    demand = "county_code,year,demand_mu\n101,2018,60\n999,2019,10\n101,2030,5\n"
+    problems = check(folder_with(make_scenario, {"demand.csv": demand}, toml=TINY_TOML + HORIZON))
+    assert the_problem(problems, "demand.csv", "county_code").row == 3
+    assert the_warning(problems, "demand.csv", "year").row == 4
+    without = check(folder_with(make_scenario, {"demand.csv": "county_code,year,demand_mu\n101,2018,60\n"}))
+    w = the_warning(without, "demand.csv", "")
+    assert w.row is None and "[horizon]" in w.message_en
+
+
+def test_payment_checks(make_scenario):
+    payments = ("seller_code,buyer_code,milestone,share,due_year\n001,101,signing,0.3,2018\n"
+                "001,101,验收,0.5,2020\n002,101,signing,1,2018\n001,102,bonus,1,2018\n")
+    problems = check(folder_with(make_scenario, {"payments.csv": payments}, pairs=deals("001,101,20,60,signed,,")))
+    assert the_problem(problems, "payments.csv", "milestone").row == 5
+    shares = the_warning(problems, "payments.csv", "share")
+    assert shares.row == 2 and "0.8" in shares.message_en
+    assert {p.row for p in problems if p.column == "buyer_code" and p.severity == "warning"} == {4, 5}
+
+
+def test_unknown_column_warns_with_the_closest_known_column(make_scenario):
+    counties = TINY_COUNTIES.replace("floor_price", "price_min", 1)
+    scn, problems = load_checked(make_scenario(counties=counties))
+    assert scn is not None
+    w = the_warning(problems, "counties.csv", "price_min")
+    assert w.message_zh.startswith("price_min 未识别，是否应为 floor_price（最低价）？")
+    assert "price_min" in w.message_en and "floor_price" in w.message_en
+    assert "price_min" in scn.counties.columns  # kept
+    odd = check(make_scenario("odd", pairs="seller_code,buyer_code,zzqx\n001,101,1\n"))
+    assert the_warning(odd, "pairs.csv", "zzqx").message_en.startswith("zzqx is not a known column")
+
+
+@pytest.mark.parametrize("lang, with_unit", [("zh", True), ("zh", False), ("en", True), ("en", False)])
+def test_counties_downloaded_with_app_labels_import_back_unchanged(make_scenario, lang, with_unit):
+    from planner import i18n, schema
+    from planner.scenario import text_table, write_csv_bytes
+
+    scn, _ = load_checked(BASELINE)
+    columns = {c.name: c for c in schema.COUNTY_COLUMNS}
+    shown = scn.counties.rename(columns={n: (i18n.column_label(c, lang) if with_unit else i18n.label(c, lang))
+                                         for n, c in columns.items()})
+    shown[shown.columns[3]] = [  # poverty_class, as the app shows it
+        i18n.choice_label("poverty_class", v, lang) for v in scn.counties["poverty_class"]]
+    folder = make_scenario(toml=(BASELINE / "scenario.toml").read_text(encoding="utf-8"),
+                           counties=write_csv_bytes(shown))
+    again, problems = load_checked(folder)
+    assert errors(problems) == [] and not [p for p in problems if p.file == "counties.csv"], \
+        [p.text("en") for p in problems]
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(text_table(again.counties), text_table(scn.counties))
+
+
+def test_header_labels_are_unambiguous():
+    from planner import i18n, schema
+
+    for table, (_, columns, _) in schema.TABLES.items():
+        for c in columns:
+            for lang in i18n.LANGS:
+                for text in (c.name, i18n.label(c, lang), i18n.column_label(c, lang)):
+                    assert schema.column_for_header(table, text) == c.name, (table, c.name, text)
+
+
+def test_scenario_without_new_files_reports_nothing_new(make_scenario):
+    scn, problems = load_checked(make_scenario(pairs=TINY_PAIRS, relocation=TINY_RELOCATION))
+    assert problems == []
+    assert all(len(getattr(scn, t)) == 0 for t in ("lots", "demand", "payments"))

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS_ENV = "PLANNER_SCENARIOS_DIR"
 SCENARIOS_DIR = Path(os.environ.get(SCENARIOS_ENV) or ROOT / "scenarios")
 DEFAULT_SCENARIO = "jilin-baseline"
-TABLES = ("counties", "pairs", "relocation")
+TABLES = ("counties", "pairs", "relocation", "lots", "demand", "payments")  # the editor's tabs, in order
 SOLVERS = ("highs", "cbc")
 DEFAULT_SOLVER = "highs"
 DEFAULT_TIME_LIMIT = 60.0
@@ -189,7 +189,7 @@ def set_working(scn: Scenario, *, folder: str | None = None, original: bool = Fa
 def apply_settings(settings: dict) -> list[Problem]:
     """Replace the working scenario's settings when valid; returns the errors (nothing applied) or []."""
     scn = working()
-    candidate = Scenario(settings, scn.counties, scn.pairs, scn.relocation)
+    candidate = Scenario(settings, **scn.tables())
     problems = errors(validate_scenario(candidate))
     if not problems:
         set_working(normalised(candidate), reset_editor=False)
@@ -243,9 +243,8 @@ def editor_frame(scn: Scenario, table: str) -> pd.DataFrame:
 def candidate_from_tables(scn: Scenario, tables: dict[str, pd.DataFrame],
                           settings: dict | None = None) -> Scenario:
     """A scenario built from (possibly invalid) edited tables; validate it before using it."""
-    frames = {tb: tables[tb].reset_index(drop=True) if tb in tables else getattr(scn, tb) for tb in TABLES}
-    return Scenario(settings if settings is not None else scn.settings, frames["counties"], frames["pairs"],
-                    frames["relocation"])
+    frames = {tb: tables[tb].reset_index(drop=True) if tb in tables else df for tb, df in scn.tables().items()}
+    return Scenario(settings if settings is not None else scn.settings, **frames)
 
 
 def normalised(candidate: Scenario) -> Scenario:

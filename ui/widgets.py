@@ -159,8 +159,14 @@ def _param_widget(scn: Scenario, p: schema.Param, key: str, extra_help: str) -> 
         options = list(p.allowed)
         st.selectbox(text, options, index=options.index(value) if value in options else 0, key=key,
                      help=help_text or None, format_func=lambda v, k=p.key: choice_label(k, v, lg))
+    elif p.kind == "choices":
+        chosen = [value] if isinstance(value, str) else [v for v in (value or ()) if v in p.allowed]
+        kind = p.choice_kind or p.key
+        st.multiselect(text, list(p.allowed), default=chosen, key=key, help=help_text or None,
+                       format_func=lambda v, k=kind: choice_label(k, v, lg))
     elif p.kind == "integer":
-        st.number_input(text, value=int(value or 0), step=1, key=key, help=help_text or None)
+        st.number_input(text, value=None if (value is None and p.optional) else int(value or 0), step=1, key=key,
+                        help=help_text or None, placeholder=tr("editor.blank_none") if p.optional else None)
     else:
         st.number_input(text, value=None if value is None else float(value), key=key, help=help_text or None,
                         step=0.05 if (p.maximum is not None and p.maximum <= 1) else 0.5,
@@ -186,6 +192,8 @@ def _apply_params(form: str, params: list[schema.Param], version, feedback_key: 
             value = float(value)
         elif p.kind == "text":
             value = "" if value is None else str(value)
+        elif p.kind == "choices":
+            value = list(value or [])
         section = settings.get(p.section)
         if not isinstance(section, dict):
             section = settings[p.section] = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from planner.export.common import (Facts, document_date, fixed, grade, is_deal, number, quality_of, text,
+from planner.export.common import (Facts, document_date, fixed, grade, is_deal, number, text,
                                    uses_plan_adjustment)
 from planner.ledger import plan_adjustment_sentence
 from planner.i18n import choice_label, t
@@ -60,7 +60,7 @@ def agreement_blocks(scn, row: dict, lang: str, esc, generated: str, facts: Fact
     # the grades of this pairing as the model read them (a lot's own grade with lots), else the county's
     g_s = grade(row.get("reclaimed_grade")) or grade(s.get("reclaimed_quality_grade"))
     g_b = grade(row.get("occupied_grade")) or grade(b.get("occupied_quality_grade"))
-    check = quality_of({**row, "reclaimed_grade": g_s, "occupied_grade": g_b})
+    quality = facts.quality({**row, "reclaimed_grade": g_s, "occupied_grade": g_b})
     cost = number(scn.param("proceeds", "reclamation_cost_per_mu"))
     prefs = list(dict.fromkeys(x for x in (s_pref_raw, b_pref_raw) if x))
     seller = esc(s.get("name") or row.get("seller_name") or s_code)
@@ -75,11 +75,13 @@ def agreement_blocks(scn, row: dict, lang: str, esc, generated: str, facts: Fact
         "quota": fixed(quota), "price": fixed(price), "amount": fixed(amount), "adj": fixed(adj),
         "band": f"{fixed(lo)}–{fixed(hi) if math.isfinite(hi) else say('band_open')}",
         "cost": fixed(cost), "reclaim": fixed(min(amount, cost * quota)),
-        "reclaimed_grade": g_s or say("grade_missing"), "occupied_grade": g_b or say("grade_missing"),
+        "reclaimed_grade": say("grade_value", grade=g_s) if g_s else say("grade_missing"),
+        "occupied_grade": say("grade_value", grade=g_b) if g_b else say("grade_missing"),
         "clause": plan_adjustment_clause(lang),
         "change": plan_adjustment_sentence(seller, buyer, adj, lang),
         "filing": say("filing_sep").join(esc(x) for x in prefs) or say("filing_unknown"),
         "year": year[:-2] if year.endswith(".0") else year,
+        "average": fixed(facts.average_grade(row)),
     }
 
     def field(key: str, number_: float | None = None, unit: str | None = None, value: str | None = None) -> Block:
@@ -93,7 +95,8 @@ def agreement_blocks(scn, row: dict, lang: str, esc, generated: str, facts: Fact
         Block("title", say("title_year" if v["year"] else "title", **v)),
         Block("note", say("intro")),
         field("scenario", value=esc(scn.name) or "—"),
-        field("plan_ref", value=say("plan_ref", hash=facts.hash, date=document_date(generated, lang))),
+        field("plan_ref", value=say("plan_ref", hash=facts.hash)),
+        field("generated", value=say("generated", date=document_date(generated, lang))),
     ]
     if is_deal(row):
         out.append(field("deal"))
@@ -110,7 +113,8 @@ def agreement_blocks(scn, row: dict, lang: str, esc, generated: str, facts: Fact
               else say("pricing_band", **v)),
         field("amount", amount, "wan"),
         Block("heading", say("h_quality")),
-        field("reclaimed_grade"), field("occupied_grade"), field("quality_check", value=say(f"quality_{check}")),
+        field("reclaimed_grade"), field("occupied_grade"),
+        field("quality_check", value=say(f"quality_{quality}", **{**v, "reclaimed_grade": g_s, "occupied_grade": g_b})),
         Block("heading", say("h_payment")),
         field("payment"), field("payment_deadline"), field("account"), field("use"), field("reclaim_cost"),
         Block("heading", say("h_reclamation")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from planner.audit import BEIJING, now_iso
 from planner.ledger import blank, display_names, fixed, number, text
 
 TOL = 1e-6
@@ -65,20 +66,53 @@ class Facts:
 
     info: dict
     hash: str
+    rule: str = "off"
+    buyer_balance: dict | None = None  # buyer code -> (Σ quota × (reclaimed − occupied grade), Σ graded quota)
 
     @classmethod
-    def of(cls, scn) -> Facts:
-        return cls(county_info(scn), scn.content_hash())
+    def of(cls, scn, pairings=None) -> Facts:
+        return cls(county_info(scn), scn.content_hash(), str(scn.param("rules", "quality_rule") or "off"),
+                   buyer_balance(pairings) if pairings is not None else None)
+
+    def quality(self, row: dict) -> str:
+        """ok | worse | unchecked, or balanced: a worse pair under quality_rule = "aggregate" whose using county's
+        plan is, taken together, no worse than the farmland it occupies (the rule the model enforces)."""
+        check = quality_of(row)
+        if check != "worse" or self.rule != "aggregate" or not self.buyer_balance:
+            return check
+        gap, graded = self.buyer_balance.get(str(row.get("buyer_code")), (1.0, 0.0))
+        return "balanced" if graded > 0 and gap <= GRADE_TOL * graded else check
+
+    def average_grade(self, row: dict) -> float:
+        """The using county's quota-weighted reclaimed grade over the plan (for a balanced pair)."""
+        gap, graded = (self.buyer_balance or {}).get(str(row.get("buyer_code")), (0.0, 0.0))
+        return gap / graded + number(row.get("occupied_grade")) if graded > 0 else float("nan")
 
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")  # China Standard Time, no daylight saving
+GRADE_TOL = 0.005  # grades in the pairings are rounded to 0.01
+
+
+def buyer_balance(pairings) -> dict:
+    """Per using county: Σ quota × (reclaimed − occupied grade) and the graded quota, over the plan (article 4(二)
+    read per using county, as quality_rule = "aggregate" does)."""
+    out: dict[str, tuple[float, float]] = {}
+    for r in pairings.to_dict("records"):
+        g_s, g_b, q = number(r.get("reclaimed_grade"), float("nan")), number(r.get("occupied_grade"), float("nan")), \
+            number(r.get("quota_mu"))
+        if g_s != g_s or g_b != g_b:
+            continue
+        gap, graded = out.get(str(r["buyer_code"]), (0.0, 0.0))
+        out[str(r["buyer_code"])] = (gap + q * (g_s - g_b), graded + q)
+    return out
+
+
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
              "November", "December")
 
 
 def now() -> str:
     """The generation stamp of machine files: ISO 8601 in Beijing time (2026-11-27T19:35:38+08:00)."""
-    return dt.datetime.now(BEIJING).isoformat(timespec="seconds")
+    return now_iso()
 
 
 def document_date(stamp: str | None, lang: str = "zh") -> str:

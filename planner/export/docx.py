@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from planner.export.agreements import CN_NUM, Block, agreement_blocks
-from planner.export.common import Facts, fixed, now, pairing_row, text, total_price
+from planner.export.common import (Facts, document_date, fixed, grade, is_deal, now, pairing_row, text,
+                                   total_price, uses_plan_adjustment)
 from planner.export.headers import header, kind
 from planner.export.markdown import agreement_filenames, agreement_files
 from planner.i18n import choice_label, t
@@ -182,14 +183,14 @@ def agreement_docx_bytes(scn, result, seller_code: str, buyer_code: str, lang: s
                          generated: str | None = None, facts: Facts | None = None) -> bytes:
     """The agreement sheet of one recommended pairing as a Word document; KeyError for a pairing not in the plan."""
     row = pairing_row(result, seller_code, buyer_code)
-    blocks = agreement_blocks(scn, row, lang, text, generated or now(), facts)
+    blocks = agreement_blocks(scn, row, lang, text, generated or now(), facts or Facts.of(scn, result.pairings))
     return _AgreementTemplate().render(blocks, lang)
 
 
 def agreement_docx_files(scn, result, lang: str = "zh", generated: str | None = None) -> dict[str, bytes]:
     """One .docx per recommended pairing, named like the Markdown files (01_<seller>_<buyer>.docx)."""
     generated = generated or now()
-    facts = Facts.of(scn)
+    facts = Facts.of(scn, result.pairings)
     p = result.pairings
     if not len(p):
         return {}
@@ -250,7 +251,8 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
     if text(scn.description):
         doc.add_paragraph(_clean(scn.description))
     doc.add_paragraph(_clean(say("generated", hash=scn.content_hash(), version=__version__,
-                                 solver=f"{result.solver} ({result.algorithm})", generated=generated or now())))
+                                 solver=f"{result.solver} ({result.algorithm})",
+                                 generated=document_date(generated or now(), lang))))
     p = result.pairings
     tot = result.totals
     quota, amount = float(p["quota_mu"].sum()), float(p["amount_wan"].sum())
@@ -264,17 +266,19 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
             (say("buyers"), say("counties_value", n=p["buyer_code"].nunique())),
             (say("unmet"), mu(tot.get("unmet_demand_mu"))),
             (say("plan_adjustment"), mu(tot.get("plan_adjustment_mu")))]
+    records = p.to_dict("records")
+    quality = [Facts.of(scn, p).quality(r) for r in records]
+    if any(is_deal(r) for r in records):
+        head.append((say("deals"), say("deals_value", n=sum(is_deal(r) for r in records))))
+    if len(p):
+        head.append((say("quality"), say("quality_value", worse=quality.count("worse"),
+                                         unchecked=quality.count("unchecked"), balanced=quality.count("balanced"))))
     _table(doc, ["item", "value"], [{"item": k, "value": v} for k, v in head], lang,
            headers={"item": t("workbook.audit_col.item", lang), "value": t("workbook.audit_col.value", lang)})
 
     _heading(doc, say("h_pairings"), "Heading 1")
     if len(p):
-        rows = [{**r, "seq": i + 1} for i, r in enumerate(p.to_dict("records"))]
-        fields = ["seq", "seller_name", "buyer_name", "quota_mu", "price_wan_per_mu", "amount_wan",
-                  "plan_adjustment_mu"]
-        total = {"seller_name": t("workbook.total", lang), "quota_mu": quota, "price_wan_per_mu": price,
-                 "amount_wan": amount, "plan_adjustment_mu": float(p["plan_adjustment_mu"].sum())}
-        _table(doc, fields, rows, lang, total=total)
+        _pairings_table(doc, p, records, quality, lang, quota, amount, price)
     else:
         doc.add_paragraph(say("no_pairings") if result.has_solution else say("failed", message=result.message))
 
@@ -294,6 +298,7 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
                                      cost=fixed(pr.reclamation_cost_per_mu),
                                      financing=fixed(pr.financing_repayment_share, 3),
                                      collective=fixed(pr.collective_share, 3))))
+        doc.add_paragraph(_clean(say("proceeds_use")))
         c = allocation.counties
         fields = ["county_name", "sold_mu", "gross_wan", "reclamation_wan", "financing_wan", "collective_wan",
                   "household_wan", "persons", "per_person_wan"]
@@ -314,6 +319,44 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
     _heading(doc, numbered("h_agreements", i + 1), "Heading 1")
     doc.add_paragraph(say("agreements_intro"))
     return _bytes(doc)
+
+
+def _pairings_table(doc, p: pd.DataFrame, records: list[dict], quality: list[str], lang: str, quota: float,
+                    amount: float, price) -> None:
+    """The recommended pairings with year, both farmland grades, the quality check and deals marked; then, in
+    words, the deals, the pairs that break or could not be checked against article 4(二), and the exact plan-indicator
+    change of every pairing that uses plan adjustment (articles 6 ¶2, 10(五))."""
+    from planner.ledger import plan_adjustment_sentence
+
+    def say(key: str, **kw) -> str:
+        return t(f"report.{key}", lang, **kw)
+
+    def year_of(r: dict) -> str:
+        return text(r.get("year")).removesuffix(".0")
+
+    rows = [{**r, "seq": i + 1, "year": year_of(r), "reclaimed_grade": grade(r.get("reclaimed_grade")) or "—",
+             "occupied_grade": grade(r.get("occupied_grade")) or "—", "quality_check": say(f"quality_short_{q}"),
+             "deal": say("deal_yes") if is_deal(r) else ""} for i, (r, q) in enumerate(zip(records, quality))]
+    fields = ["seq", "seller_name", "buyer_name", *(["year"] if "year" in p else []), "quota_mu", "price_wan_per_mu",
+              "amount_wan", "plan_adjustment_mu", "reclaimed_grade", "occupied_grade", "quality_check", "deal"]
+    total = {"seller_name": t("workbook.total", lang), "quota_mu": quota, "price_wan_per_mu": price,
+             "amount_wan": amount, "plan_adjustment_mu": float(p["plan_adjustment_mu"].sum())}
+    _table(doc, fields, rows, lang, total=total)
+
+    def pairs(which) -> str:
+        return say("pair_sep").join(say("pair_year" if row["year"] else "pair", seller=text(row["seller_name"]),
+                                        buyer=text(row["buyer_name"]), year=row["year"])
+                                    for r, row, q in zip(records, rows, quality) if which(r, q))
+
+    if any(is_deal(r) for r in records):
+        doc.add_paragraph(_clean(say("deals_note", pairs=pairs(lambda r, q: is_deal(r)))))
+    for flag in ("worse", "unchecked", "balanced"):
+        if flag in quality:
+            doc.add_paragraph(_clean(say(f"quality_{flag}_note", pairs=pairs(lambda r, q, f=flag: q == f))))
+    changes = [plan_adjustment_sentence(text(r["seller_name"]), text(r["buyer_name"]), r["plan_adjustment_mu"], lang)
+               for r in records if uses_plan_adjustment(r.get("plan_adjustment_mu"))]
+    if changes:
+        doc.add_paragraph(_clean(say("adjust_note", changes=say("pair_sep").join(changes))))
 
 
 def write_report(scn, result, path: Path, allocation=None, lang: str = "zh", **kw) -> None:

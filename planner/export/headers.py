@@ -11,7 +11,8 @@ FIELD_KINDS: dict[str, str] = {
     "eligible_seller": "text", "seller_code": "code", "seller_name": "text", "seller_prefecture": "text",
     "buyer_code": "code", "buyer_name": "text", "buyer_prefecture": "text", "quota_mu": "mu",
     "price_wan_per_mu": "price", "amount_wan": "wan", "plan_adjustment_mu": "mu", "lo_price": "price",
-    "hi_price": "price", "agreed": "text", "note": "long", "agreement_sheet": "text", "surplus_mu": "mu",
+    "hi_price": "price", "agreed": "text", "deal": "text", "year": "code", "reclaimed_grade": "code",
+    "occupied_grade": "code", "quality_check": "text", "note": "long", "agreement_sheet": "text", "surplus_mu": "mu",
     "sold_mu": "mu", "unsold_mu": "mu", "proceeds_wan": "wan", "demand_mu": "mu", "bought_mu": "mu",
     "unmet_mu": "mu", "paid_wan": "wan", "reason": "long",
     # ledger

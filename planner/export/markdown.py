@@ -13,7 +13,8 @@ import zipfile
 import pandas as pd
 
 from planner.export.agreements import Block, agreement_blocks
-from planner.export.common import Facts, fixed, now, number, pairing_row, text, uses_plan_adjustment
+from planner.export.common import (Facts, document_date, fixed, is_deal, now, number, pairing_row, text,
+                                   uses_plan_adjustment)
 from planner.i18n import t
 
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!$])")
@@ -47,7 +48,8 @@ def agreement_markdown(scn, result, seller_code: str, buyer_code: str, lang: str
     """The transfer-agreement sheet of one recommended pairing (article 16) with the using county's application
     materials checklist (articles 9, 10), as Markdown; KeyError for a pairing the plan does not recommend."""
     row = pairing_row(result, seller_code, buyer_code)
-    return blocks_markdown(agreement_blocks(scn, row, lang, md_escape, generated or now()), lang)
+    facts = Facts.of(scn, result.pairings)
+    return blocks_markdown(agreement_blocks(scn, row, lang, md_escape, generated or now(), facts), lang)
 
 
 def _file_part(value: str) -> str:
@@ -69,21 +71,24 @@ def agreement_files(scn, result, lang: str = "zh", generated: str | None = None)
     """One Markdown file per recommended pairing plus index.md."""
     lang = "en" if lang == "en" else "zh"
     generated = generated or now()
-    facts = Facts.of(scn)
+    facts = Facts.of(scn, result.pairings)
     p = result.pairings
     names = agreement_filenames(p)
     files: dict[str, bytes] = {}
     index = ["# " + t("agreement.index_title", lang, scenario=md_escape(scn.name)), "",
-             t("agreement.index_meta", lang, hash=facts.hash, generated=generated, n=len(p)), ""]
+             t("agreement.index_meta", lang, hash=facts.hash, generated=document_date(generated, lang), n=len(p)),
+             ""]
     if len(p):
-        cols = ("file", "party_a", "party_b", "mu", "price", "wan", "adjust")
+        cols = ("file", "party_a", "party_b", "mu", "price", "wan", "adjust", "deal", "quality")
         index += ["| " + " | ".join(t(f"agreement.col_{c}", lang) for c in cols) + " |", "|" + "---|" * len(cols)]
     for name, row in zip(names, p.to_dict("records")):
         files[name] = md_bytes(blocks_markdown(agreement_blocks(scn, row, lang, md_escape, generated, facts), lang))
         adj = number(row["plan_adjustment_mu"])
         index.append(f"| [{name}]({name}) | {md_escape(row['seller_name'])} | {md_escape(row['buyer_name'])} | "
                      f"{fixed(row['quota_mu'])} | {fixed(row['price_wan_per_mu'])} | {fixed(row['amount_wan'])} | "
-                     f"{fixed(adj) if uses_plan_adjustment(adj) else ''} |")
+                     f"{fixed(adj) if uses_plan_adjustment(adj) else ''} | "
+                     f"{t('report.deal_yes', lang) if is_deal(row) else ''} | "
+                     f"{t('report.quality_short_' + facts.quality(row), lang)} |")
     if not len(p):
         index.append(t("agreement.index_none", lang))
     files["index.md"] = md_bytes("\n".join(index) + "\n")

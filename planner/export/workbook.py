@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.export import ledger_sheet
 from planner.export.agreements import Block, agreement_blocks
-from planner.export.common import TOL, Facts, county_info, fixed, now, text, total_price, uses_plan_adjustment
+from planner.export.common import (TOL, Facts, county_info, document_date, fixed, grade, is_deal, now, text,
+                                   total_price, uses_plan_adjustment)
 from planner.export.headers import header
 from planner.export.sheet import COLORS, FONT_NAME, LANG, UNIT_FMT, XML_ILLEGAL, Sheet
 from planner.i18n import choice_label, has_key, t
-from planner.ledger import LEDGER_COLUMNS, ledger
+from planner.ledger import LEDGER_COLUMNS, ledger, plan_adjustment_sentence
 
 SHEET_ILLEGAL = re.compile(r"[\[\]:*?/\\]")
 MAX_SHEET = 31
@@ -100,7 +102,7 @@ def _sheet_params(wb, scn) -> None:
     sh.finish()
 
 
-def _sheet_pairings(wb, scn, result, sheet_names: list[str]) -> None:
+def _sheet_pairings(wb, scn, result, sheet_names: list[str], facts: Facts) -> None:
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     sh = Sheet(wb, sheet_name("pairings"))
@@ -111,12 +113,18 @@ def _sheet_pairings(wb, scn, result, sheet_names: list[str]) -> None:
     df["seller_prefecture"] = [text(info.get(str(c), {}).get("prefecture")) for c in df["seller_code"]]
     df["buyer_prefecture"] = [text(info.get(str(c), {}).get("prefecture")) for c in df["buyer_code"]]
     df["agreed"] = [say("yes") if bool(v) else "" for v in df["agreed"]]
-    df["note"] = [say("pairing_adjust_note", mu=fixed(v)) if uses_plan_adjustment(v) else ""
-                  for v in df["plan_adjustment_mu"]]
+    records = p.to_dict("records")
+    quality = [facts.quality(r) for r in records]
+    df["deal"] = [t("report.deal_yes", LANG) if is_deal(r) else "" for r in records]
+    df["reclaimed_grade"] = [grade(r.get("reclaimed_grade")) for r in records]
+    df["occupied_grade"] = [grade(r.get("occupied_grade")) for r in records]
+    df["quality_check"] = [t(f"report.quality_short_{q}", LANG) for q in quality]
+    df["note"] = [_pairing_note(r, q, facts) for r, q in zip(records, quality)]
     df["agreement_sheet"] = sheet_names
     fields = ["seq", "seller_name", "seller_code", "seller_prefecture", "buyer_name", "buyer_code", "buyer_prefecture",
-              "quota_mu", "price_wan_per_mu", "amount_wan", "plan_adjustment_mu", "lo_price", "hi_price", "agreed",
-              "note", "agreement_sheet"]
+              *(["year"] if "year" in p else []), "quota_mu", "price_wan_per_mu", "amount_wan", "plan_adjustment_mu",
+              "lo_price", "hi_price", "agreed", "deal", "reclaimed_grade", "occupied_grade", "quality_check", "note",
+              "agreement_sheet"]
     quota, amount = float(p["quota_mu"].sum()), float(p["amount_wan"].sum())
     total = {"seq": None, "seller_name": say("total"), "seller_code": say("n_pairs", n=len(p)), "quota_mu": quota,
              "amount_wan": amount, "plan_adjustment_mu": float(p["plan_adjustment_mu"].sum()),
@@ -130,14 +138,32 @@ def _sheet_pairings(wb, scn, result, sheet_names: list[str]) -> None:
         cell.hyperlink = Hyperlink(ref=cell.coordinate, location="'" + name.replace("'", "''") + "'!A1",
                                    display=name)
         cell.font = sh.Font(name=FONT_NAME, size=10.5, color="0563C1", underline="single")
-    for i, v in enumerate(p["plan_adjustment_mu"]):
-        if uses_plan_adjustment(v):
-            for j in (fields.index("plan_adjustment_mu") + 1, fields.index("note") + 1):
-                sh.ws.cell(row=3 + i, column=j).fill = sh.PatternFill("solid", fgColor=COLORS["flag"])
+    for i, (v, q) in enumerate(zip(p["plan_adjustment_mu"], quality)):
+        flagged = ((["plan_adjustment_mu", "note"] if uses_plan_adjustment(v) else [])
+                   + (["reclaimed_grade", "occupied_grade", "quality_check", "note"] if q != "ok" else []))
+        for f in flagged:
+            sh.ws.cell(row=3 + i, column=fields.index(f) + 1).fill = sh.PatternFill("solid", fgColor=COLORS["flag"])
     if not len(p):
         sh.put(end, 1, say("no_pairings") if result.has_solution else say("failed", message=result.message),
                italic=True)
     sh.finish()
+
+
+def _pairing_note(row: dict, quality: str, facts: Facts) -> str:
+    """What an official must know about one pairing: the plan-indicator change, a signed deal, a quality flag."""
+    notes = []
+    if uses_plan_adjustment(row.get("plan_adjustment_mu")):
+        change = plan_adjustment_sentence(text(row.get("seller_name")) or text(row.get("seller_code")),
+                                          text(row.get("buyer_name")) or text(row.get("buyer_code")),
+                                          row.get("plan_adjustment_mu"), LANG)
+        notes.append(say("pairing_adjust_note", change=change))
+    if is_deal(row):
+        notes.append(say("deal_note"))
+    if quality != "ok":
+        notes.append(t(f"agreement.quality_{quality}", LANG, buyer=text(row.get("buyer_name")),
+                       reclaimed_grade=grade(row.get("reclaimed_grade")), occupied_grade=grade(row.get("occupied_grade")),
+                       average=fixed(facts.average_grade(row))))
+    return say("note_sep").join(notes)
 
 
 def county_report_or_blank(scn, result, report: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -264,7 +290,8 @@ def _sheet_audit(wb, scn, result, generated: str, extra: dict | None) -> None:
     tot = result.totals
     a = {k: say(f"audit.{k}") for k in ("scenario_name", "scenario_description", "scenario_hash", "result_hash",
                                          "version", "solver", "status", "message", "is_mip", "objective", "build_s",
-                                         "solve_s", "generated", "openpyxl", "pairings", "quota", "proceeds",
+                                         "solve_s", "generated", "generated_date", "openpyxl", "pairings", "quota",
+                                         "proceeds",
                                          "plan_adjustment", "unmet")}
     rows = [
         (a["scenario_name"], scn.name), (a["scenario_description"], scn.description), (a["scenario_hash"], h),
@@ -275,6 +302,7 @@ def _sheet_audit(wb, scn, result, generated: str, extra: dict | None) -> None:
         (a["is_mip"], say("yes" if result.is_mip else "no")),
         (a["objective"], _r4(result.objective)), (a["build_s"], round(result.seconds_build, 4)),
         (a["solve_s"], round(result.seconds_solve, 4)), (a["generated"], generated),
+        (a["generated_date"], document_date(generated, LANG)),
         (a["openpyxl"], openpyxl.__version__),
         (a["pairings"], tot.get("pairings")), (a["quota"], _r4(tot.get("quota_matched_mu"))),
         (a["proceeds"], _r4(tot.get("proceeds_wan"))), (a["plan_adjustment"], _r4(tot.get("plan_adjustment_mu"))),
@@ -336,7 +364,8 @@ def workbook_bytes(scn, result, allocation=None, comparison=None, *, generated: 
                    audit_extra: dict | None = None, max_agreement_sheets: int = MAX_AGREEMENT_SHEETS,
                    report: pd.DataFrame | None = None) -> bytes:
     """The Excel workbook (.xlsx): 参数, 配对, 县汇总, 收益分配 (+ 收益分配-县; when relocation data exist), 台账,
-    比较 (+ details; when a comparison is given), 审计, and one 协议-<seller>-<buyer> sheet per pairing — up to
+    比较 (+ details; when a comparison is given), 生成信息 (the generation record), and one 协议-<seller>-<buyer>
+    sheet per pairing — up to
     `max_agreement_sheets` pairings; a plan with more (a national-sized one) gets no agreement sheets, and the
     audit sheet points to the agreements zip instead (thousands of sheets would make the workbook unusable).
 
@@ -360,13 +389,14 @@ def workbook_bytes(scn, result, allocation=None, comparison=None, *, generated: 
     extra = dict(audit_extra or {})
     if many:
         extra[header("agreement_sheet", LANG)] = say("agreements_omitted", n=len(p), limit=max_agreement_sheets)
-    facts = Facts.of(scn)
+    facts = Facts.of(scn, p)
     _sheet_params(wb, scn)
-    _sheet_pairings(wb, scn, result, names)
+    _sheet_pairings(wb, scn, result, names, facts)
     _sheet_counties(wb, scn, result, report)
     if allocation is not None:
         _sheet_proceeds(wb, scn, allocation)
     _sheet_ledger(wb, scn, result)
+    ledger_sheet.sheet_quota_ledger(wb, scn, result)  # 指标台账: lots, deals, payments (articles 14, 16, 27)
     if comparison is not None:
         _sheet_comparison(wb, comparison)
     _sheet_audit(wb, scn, result, generated, extra)

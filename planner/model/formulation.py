@@ -132,11 +132,11 @@ def formulate(mk: Market) -> Formulation:
 
     if z:
         min_lot = float(rules["min_lot_mu"])
-        surplus = sellers["surplus_mu"].to_numpy(dtype=float)
+        pair_upper = mk.pair_upper()  # the most the pair can move: the big-M of x <= U z
         for p in range(n):
             name = f"{s_tok[si[p]]}_{b_tok[bi[p]]}"
             moved = pulp.lpSum(x[f] for f in by_pair[p])
-            upper = float(max(min(surplus[si[p]], demand[bi[p]]), 0.0 if np.isnan(deal[p]) else deal[p]))
+            upper = float(pair_upper[p])
             prob += moved - upper * z[p] <= 0.0, f"lot_upper_{name}"
             if min_lot > 0 and np.isnan(deal[p]):  # an agreement below the minimum lot stands as signed
                 prob += moved - min_lot * z[p] >= 0.0, f"lot_lower_{name}"

@@ -361,6 +361,36 @@ class Market:
         """Per admissible pair: the quota fixed by a signed/filed agreement, NaN where the model decides."""
         return self.pairs["deal_mu"].to_numpy(dtype=float)
 
+    def pair_upper(self) -> np.ndarray:
+        """The most a pair can move, from the seller's supply and every limit of the buyer alone: the big-M of the
+        integer model, as tight as the data allow (a tight bound makes branch-and-bound prove optimality sooner)."""
+        si = self.pairs["seller_idx"].to_numpy()
+        bi = self.pairs["buyer_idx"].to_numpy()
+        b = self.buyers
+        demand = b["demand_mu"].to_numpy(dtype=float).copy()
+        if self.horizon is not None and self.horizon.by_year:  # demand.csv, where given, replaces demand_mu
+            by_year: dict[str, float] = {}
+            for code, year, mu in self.yearly_demand:
+                if self.horizon.start <= year <= self.horizon.end:
+                    by_year[code] = by_year.get(code, 0.0) + mu
+            named = b["code"].astype(str).map(by_year).to_numpy(dtype=float)
+            demand = np.where(np.isnan(named), demand, named)
+        upper = np.minimum(self.sellers["surplus_mu"].to_numpy(dtype=float)[si], demand[bi])
+        price = self.pairs["price"].to_numpy(dtype=float)
+        budget = b["budget_wan"].to_numpy(dtype=float)[bi]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            upper = np.where(~np.isnan(budget) & (price > 0), np.minimum(upper, budget / price), upper)
+            share = b["share"].to_numpy(dtype=float)[bi]
+            cult = b["cultivated_headroom_mu"].to_numpy(dtype=float)[bi]
+            upper = np.where(~np.isnan(cult) & (share > 0), np.minimum(upper, cult / share), upper)
+        headroom = b["construction_headroom_mu"].to_numpy(dtype=float)[bi]
+        ceded = np.zeros(len(si))
+        a = self.adjustable_pairs()
+        ceded[a] = self.sellers["plan_adjustable_mu"].fillna(0).to_numpy(dtype=float)[si[a]]
+        upper = np.where(~np.isnan(headroom), np.minimum(upper, headroom + ceded), upper)
+        deal = self.deal_mu()
+        return np.maximum(np.where(np.isnan(deal), upper, np.maximum(upper, deal)), 0.0)
+
     def adjustable_pairs(self) -> np.ndarray:
         """Pairs that get a plan-adjustment variable (article 6 ¶2): allowed, seller can cede space, buyer capped."""
         n = len(self.pairs)

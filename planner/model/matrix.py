@@ -81,8 +81,9 @@ class _Rows:
         k = len(lo)
         if k == 0:
             return
-        self.r.append(np.asarray(row_local, dtype=np.int64) + self.n)
-        self.cidx.append(np.asarray(cols, dtype=np.int64))
+        # int32 indices: at national size with lots the triplets run to tens of millions (memory, not range)
+        self.r.append((np.asarray(row_local, dtype=np.int64) + self.n).astype(np.int32))
+        self.cidx.append(np.asarray(cols, dtype=np.int32))
         self.v.append(np.asarray(vals, dtype=float))
         self.lo.append(np.asarray(lo, dtype=float))
         self.hi.append(np.asarray(hi, dtype=float))
@@ -216,8 +217,7 @@ def build(mk: Market) -> LinearModel:
             rows.grouped("adjust_cap", si[a_pairs], a0 + np.arange(k), np.ones(k), adj_cap, scodes)
         if is_mip:
             z_cols = z0 + np.arange(n)
-            upper = np.minimum(surplus[si], demand[bi])
-            upper = np.where(is_deal, np.maximum(upper, np.nan_to_num(deal)), upper)
+            upper = mk.pair_upper()
             # sum of the pair's flows - U z <= 0, and >= min_lot z unless the pair is a signed deal
             rows.add_block(np.concatenate([f_pair, np.arange(n)]), np.concatenate([x_cols, z_cols]),
                            np.concatenate([ones, -upper]), np.full(n, -INF), np.zeros(n), "lot_upper",

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from planner.export import csv_bytes
+from planner import policy
 from planner.i18n import choice_label, fmt_mu, fmt_number, fmt_wan, t
 
 PLAN_ADJUSTMENT_ARTICLE = "第六条第二款、第十条（五）"
@@ -55,7 +56,7 @@ def kpis(totals: dict, lang: str) -> list[tuple[str, str, str]]:
 def plan_adjustment_note(mu: float, lang: str) -> str:
     if mu is None or not (mu > 1e-6):
         return ""
-    return t("pairings.adjust_note", lang, mu=fmt_mu(mu), article=PLAN_ADJUSTMENT_ARTICLE)
+    return t("pairings.adjust_note", lang, mu=fmt_mu(mu), article=policy.cite(PLAN_ADJUSTMENT_ARTICLE, lang))
 
 
 def pairings_view(pairings: pd.DataFrame, lang: str) -> pd.DataFrame:

@@ -13,11 +13,12 @@ from ui import library, state, widgets
 from ui.figures.problems import problem_rows
 from ui.i18n import lang, tr
 
-TABLE_TITLES = {"counties": "editor.tab_counties", "pairs": "editor.tab_pairs", "relocation": "editor.tab_relocation"}
-SECTIONS = ("scenario", "pricing", "rules", "proceeds")
+TABLE_TITLES = {"counties": "editor.tab_counties", "pairs": "editor.tab_pairs", "relocation": "editor.tab_relocation",
+                "lots": "editor.tab_lots", "demand": "editor.tab_demand", "payments": "editor.tab_payments"}
+SECTIONS = ("scenario", "pricing", "rules", "horizon", "proceeds")
 UPLOAD_TYPES_TABLE = ["csv", "txt", "xlsx"]
 UPLOAD_TYPES_SCENARIO = ["toml", "csv", "txt", "xlsx", "zip"]
-PINNED = {"code", "name", "seller_code", "buyer_code", "county_code", "group_id"}
+PINNED = {"code", "name", "seller_code", "buyer_code", "county_code", "group_id", "lot_id"}
 
 
 # --------------------------------------------------------------------------- tables
@@ -36,7 +37,7 @@ def column_config(table: str) -> dict:
         elif c.kind == "category":
             cfg[c.name] = st.column_config.SelectboxColumn(
                 text, help=help_text, options=list(c.allowed), required=c.cell_required,
-                format_func=lambda v, name=c.name: choice_label(name, v, lg))
+                format_func=lambda v, kind=c.choices: choice_label(kind, v, lg))
         elif c.kind == "bool":
             cfg[c.name] = st.column_config.CheckboxColumn(text, help=help_text)
         else:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner.i18n import choice_label
+from planner import policy
+from planner.i18n import choice_label, t
 from planner.scenario import Scenario
 from ui import cache, library, state, widgets
 from ui.i18n import lang, tr
 
-RULE_KEYS = ["rules.sellers", "rules.priority", "rules.quality", "rules.caps", "rules.adjust", "rules.price",
-             "rules.agreement", "rules.proceeds", "rules.ties"]
 LINKS = [("pages/2_editor.py", "overview.go_editor", ":material/edit_note:"),
          ("pages/3_pairings.py", "overview.go_pairings", ":material/hub:"),
          ("pages/9_export.py", "overview.go_export", ":material/download:")]
@@ -71,6 +70,7 @@ def headline(scn: Scenario) -> None:
 
 
 def policy_rules() -> None:
+    """The rules with their citations, from the one table the README and the citation test also read."""
     st.subheader(tr("overview.rules_title"))
-    st.markdown("\n".join(f"- {tr(k)}" for k in RULE_KEYS))
+    st.markdown("\n".join(f"- {policy.rule_line(rule, lang(), t)}" for rule in policy.RULES))
     st.caption(tr("overview.rules_source"))

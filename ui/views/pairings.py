@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from planner.audit import audit_record
+from planner import policy
 from planner.i18n import choice_label, fmt_mu, fmt_number, t
 from ui import state, widgets
 from ui.cache import SolveEntry
@@ -51,7 +52,7 @@ def pairings_table(entry: SolveEntry) -> None:
     adjusted = result.pairings[result.pairings["plan_adjustment_mu"] > 1e-6]
     if not adjusted.empty:
         st.warning(tr("pairings.adjust_warning", n=len(adjusted), mu=fmt_mu(adjusted["plan_adjustment_mu"].sum()),
-                      article=results.PLAN_ADJUSTMENT_ARTICLE), icon=":material/flag:")
+                      article=policy.cite(results.PLAN_ADJUSTMENT_ARTICLE, lang())), icon=":material/flag:")
     audit = audit_record(state.working(), result)
     widgets.download(st, "pairings.download", results.pairings_export(result.pairings, lang(), audit=audit),
                      f"{state.file_stem()}_pairings.csv", "download_pairings")

@@ -89,6 +89,8 @@ def headline(scn: Scenario, pairings, county: str | None) -> None:
     cols[3].metric(tr("proceeds.kpi.per_person"), fmt_number(m["mean_per_person_wan"], 2))
     st.caption(tr("proceeds.kpi_caption", scope=scope_name(scn, county),
                   rule=pv.rule_label(adopted.params.rule, lang())))
+    # said next to the figures: the pool is money used for the relocated groups, not a household's cash
+    st.info(tr("proceeds.use_note"), icon=":material/volunteer_activism:")
     lost = rows[rows["unallocated_wan"] > 0.005]
     if not lost.empty:
         st.warning(tr("proceeds.unallocated_warning", n=len(lost), wan=fmt_wan(lost["unallocated_wan"].sum())),

@@ -1,0 +1,45 @@
+"""指标台账 Quota ledger (article 14): lots and their status, what each county produced, kept, sold and has left,
+deals and their filing (article 16), payments, the years and what is unsold when the measures expire (article 27)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from planner import ledger
+from ui import state, widgets
+from ui.i18n import lang, tr
+from ui.views import ledger as view
+
+
+def main() -> None:
+    scn = widgets.page_header("qledger.title")
+    if scn is None:
+        return
+    st.caption(tr("qledger.intro", name=scn.name or tr("common.unnamed")))
+    widgets.pending_edits_note()
+    result = view.solve_result(scn)
+    if result is None:
+        return
+    lots = ledger.lot_ledger(scn, result)
+    rec = ledger.county_reconciliation(scn, result)
+    expiry = ledger.unsold_at_expiry(scn, result)
+    if lots.empty:
+        st.info(tr("qledger.no_lots"), icon=":material/info:")
+    view.headline(rec, expiry)
+    view.expiry_warnings(expiry)
+    view.flow(rec)
+    tabs = st.tabs([tr("qledger.tab_lots"), tr("qledger.tab_years"), tr("qledger.tab_deals"),
+                    tr("qledger.tab_payments"), tr("qledger.tab_reconciliation")])
+    with tabs[0]:
+        view.lots_tab(scn, result, lots)
+    with tabs[1]:
+        view.years_tab(ledger.timeline(scn, result))
+    with tabs[2]:
+        view.deals_tab(ledger.deal_ledger(scn, result, lang()))
+    with tabs[3]:
+        view.payments_tab(ledger.payment_ledger(scn, result))
+    with tabs[4]:
+        view.reconciliation_tab(rec)
+
+
+state.require_app()
+main()

@@ -1,0 +1,127 @@
+"""What the quota ledger page (指标台账) draws: headline figures, the unsold-at-expiry warnings (article 27), the flow
+from produced to remaining, lots by county and status, the years, deals with their filing status (article 16),
+payments due, paid and overdue, and the per-county reconciliation. Tables come from planner.ledger; charts from
+ui.figures.ledger; the solve is the pairings page's (ui.cache)."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from planner import ledger as core
+from planner.audit import audit_record
+from planner.i18n import choice_label, fmt_mu, fmt_number, fmt_wan
+from planner.scenario import Scenario
+from ui import cache, state, widgets
+from ui.figures import ledger as fig
+from ui.i18n import lang, tr
+
+
+def solve_result(scn: Scenario):
+    """The pairings page's solve of the working scenario (solved now when there is none); None without a plan."""
+    entry = cache.get_entry(scn)
+    if entry is None:
+        return None
+    if entry.result.status != "optimal":
+        widgets.solve_outcome(entry.result)
+    return entry.result if entry.result.has_solution else None
+
+
+def table(df: pd.DataFrame, view: pd.DataFrame, key: str, height: int | None = None) -> None:
+    cfg = widgets.number_columns(fig.number_formats(df.columns, lang()))
+    kwargs = {"height": height} if height else {}
+    st.dataframe(view, hide_index=True, column_config=cfg, key=key, **kwargs)
+
+
+def headline(rec: pd.DataFrame, expiry: pd.DataFrame) -> None:
+    figures = [("qledger.kpi.produced", rec["produced_mu"].sum()), ("qledger.kpi.net", rec["net_mu"].sum()),
+               ("qledger.kpi.saleable", rec["saleable_mu"].sum()), ("qledger.kpi.sold", rec["sold_mu"].sum()),
+               ("qledger.kpi.unsold", expiry["unsold_mu"].sum() if len(expiry) else 0.0)]
+    for box, (key, value) in zip(st.columns(len(figures)), figures):
+        box.metric(tr(key), fmt_number(value, 0 if abs(float(value)) >= 1000 else 1), help=tr(f"{key}_help"))
+
+
+def expiry_warnings(expiry: pd.DataFrame) -> None:
+    """One warning per county with saleable quota still unsold when the measures expire (article 27)."""
+    if expiry.empty:
+        return
+    st.subheader(tr("qledger.expiry_title"))
+    for r in expiry.to_dict("records"):
+        st.warning(tr("qledger.expiry_warning", county=r["county_name"], code=r["county_code"],
+                      unsold=fmt_mu(r["unsold_mu"]), saleable=fmt_mu(r["saleable_mu"]), year=int(r["end_year"])),
+                   icon=":material/hourglass_bottom:")
+
+
+def flow(rec: pd.DataFrame) -> None:
+    st.subheader(tr("qledger.flow_title"))
+    chart = fig.flow_chart(rec, lang())
+    if chart is None:
+        st.info(tr("qledger.nothing"))
+        return
+    st.caption(tr("qledger.flow_caption"))
+    st.altair_chart(chart, width="stretch")
+
+
+def lots_tab(scn: Scenario, result, led: pd.DataFrame) -> None:
+    if led.empty:
+        st.info(tr("qledger.no_lots"))
+        return
+    chart = fig.status_chart(led, lang())
+    if chart is not None:
+        st.caption(tr("qledger.status_caption"))
+        st.altair_chart(chart, width="stretch")
+    table(led, fig.lots_view(led, lang()), "ledger_lots")
+    widgets.download(st, "qledger.download", lambda: fig.ledger_csv(led, lang(), audit_record(scn, result)),
+                     f"{state.file_stem()}_ledger.csv", "download_ledger")
+
+
+def years_tab(tl: pd.DataFrame) -> None:
+    if tl.empty:
+        st.info(tr("qledger.no_horizon"))
+        return
+    st.caption(tr("qledger.timeline_caption"))
+    chart = fig.timeline_chart(tl, lang())
+    if chart is not None:
+        st.altair_chart(chart, width="stretch")
+    table(tl, fig.localised(tl, lang()), "ledger_years")
+
+
+def deals_tab(deals: pd.DataFrame) -> None:
+    if deals.empty:
+        st.info(tr("qledger.no_deals"))
+        return
+    st.caption(tr("qledger.deals_caption"))
+    table(deals, fig.deals_view(deals, lang()), "ledger_deals")
+    unfiled = deals[deals["status"] == "signed"]
+    if len(unfiled):
+        st.info(tr("qledger.unfiled", n=len(unfiled)), icon=":material/assignment_late:")
+
+
+def payments_tab(pay: core.PaymentLedger) -> None:
+    if pay.rows.empty:
+        st.info(tr("qledger.no_payments"))
+        return
+    due, paid = pay.deals["due_wan"].sum(), pay.deals["paid_wan"].sum()
+    overdue = pay.rows[pay.rows["overdue"]]
+    cols = st.columns(3)
+    cols[0].metric(tr("qledger.kpi.due"), fmt_wan(due))
+    cols[1].metric(tr("qledger.kpi.paid"), fmt_wan(paid))
+    cols[2].metric(tr("qledger.kpi.overdue"), fmt_wan(overdue["outstanding_wan"].sum()))
+    st.caption(tr("qledger.payments_caption", year=pay.as_of_year))
+    for r in overdue.to_dict("records"):
+        st.warning(tr("qledger.overdue_warning", buyer=r["buyer_name"], seller=r["seller_name"],
+                      milestone=choice_label("milestone", r["milestone"], lang()),
+                      year=r["due_year"], amount=fmt_wan(r["outstanding_wan"])), icon=":material/payments:")
+    table(pay.rows, fig.payments_view(pay.rows, lang()), "ledger_payments")
+    st.markdown(f"**{tr('qledger.per_deal')}**")
+    table(pay.deals, fig.localised(pay.deals, lang()), "ledger_pay_deals")
+    st.markdown(f"**{tr('qledger.per_county')}**")
+    table(pay.counties, fig.localised(pay.counties, lang()), "ledger_pay_counties")
+
+
+def reconciliation_tab(rec: pd.DataFrame) -> None:
+    st.caption(tr("qledger.reconciliation_caption"))
+    table(rec, fig.localised(rec, lang()), "ledger_reconciliation")
+
+
+__all__ = ["solve_result", "headline", "expiry_warnings", "flow", "lots_tab", "years_tab", "deals_tab",
+           "payments_tab", "reconciliation_tab"]
