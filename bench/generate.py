@@ -94,7 +94,7 @@ def make_with_lots(size: str, folder: Path, seed: int = 7, lots_per_seller: int 
     sellers = counties[counties["poverty_class"] != "none"]
     rows = []
     for code, surplus, grade in zip(sellers["code"], sellers["surplus_mu"].astype(float),
-                                    sellers["reclaimed_quality_grade"].astype(int)):
+                                    sellers["reclaimed_quality_grade"].astype(float).astype(int)):
         k = int(rng.integers(lots_per_seller - 1, lots_per_seller + 2))
         share = rng.dirichlet(np.full(k, 3.0))
         for i in range(k):

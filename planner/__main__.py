@@ -74,11 +74,15 @@ def cmd_solve(args) -> int:
     # Documents to hand on (articles 10, 14, 16): the plan report (Word), the Excel workbook, the ledger and one
     # agreement sheet per pairing (Word, with Markdown copies and an index).
     from planner.export import write_agreements, write_report, write_workbook
-    from planner.ledger import ledger
+    from planner.ledger import ledger, lot_ledger
 
     write_report(scn, result, out / "report.docx", allocation=alloc, lang=args.lang, report=report)
     write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc, report=report)
-    write_csv(ledger(scn, result, args.lang), out / "ledger.csv", audit)
+    # ledger.csv reconciles to the lot when the scenario has lots (the county ledger goes to ledger_counties.csv).
+    lot_rows = lot_ledger(scn, result)
+    if len(lot_rows):
+        write_csv(lot_rows, out / "ledger.csv", audit)
+    write_csv(ledger(scn, result, args.lang), out / ("ledger_counties.csv" if len(lot_rows) else "ledger.csv"), audit)
     write_agreements(scn, result, out / "agreements", args.lang)
     write_json(summary, out / "summary.json")
     t = result.totals

@@ -199,6 +199,8 @@ def _seller_reason(rec, pairs: pd.DataFrame, limits: _Limits) -> tuple[str, str,
         return _reason("no_partner_seller", detail=_blocked_detail(pairs))
     if "partners_seller" in limits.rows.get(rec["code"], set()):
         return _reason("partner_limit", left=_fmt(left))
+    if limits.rounding_left(rec["code"], "supply", left):
+        return _reason("rounding_left", left=_fmt(left))
     full = [limits.buyer_limits(b) for b in ok["buyer_code"]]
     if all(full):  # every buyer it may pair with has a limit used up
         counts: dict[str, int] = {}
@@ -206,8 +208,6 @@ def _seller_reason(rec, pairs: pd.DataFrame, limits: _Limits) -> tuple[str, str,
             for kind in kinds:
                 counts[kind] = counts.get(kind, 0) + 1
         return _reason("buyers_full", left=_fmt(left), detail=_counted("reason_limit", counts.items()))
-    if limits.rounding_left(rec["code"], "supply", left):
-        return _reason("rounding_left", left=_fmt(left))
     open_buyers = [b for b, kinds in zip(ok["buyer_code"], full) if not kinds]
     trading = ok.loc[ok["quota_mu"] >= MU_TOL, "buyer_code"] if "quota_mu" in ok else []
     if limits.lot_too_small(left, open_buyers, limits.room, trading):
@@ -265,9 +265,15 @@ def _adjustment_notes(code: str, pairings: pd.DataFrame, names: dict) -> list[tu
         return []
     adj = pairings[((pairings["seller_code"] == code) | (pairings["buyer_code"] == code))
                    & (pairings["plan_adjustment_mu"] >= MU_TOL)]
-    by_pair = adj.groupby(["seller_code", "buyer_code"], sort=False)["plan_adjustment_mu"].sum()
-    return [_note("plan_adjustment", seller=names.get(s, s), buyer=names.get(b, b), mu=_fmt(mu))
-            for (s, b), mu in by_pair.items() if not _used_up(mu)]
+    by_pair = adj.groupby(["buyer_code", "seller_code"], sort=False)["plan_adjustment_mu"].sum()
+    changes: dict[str, list[tuple[str, str]]] = {}  # one sentence per buyer short of space, one change per seller
+    for (b, s), mu in by_pair.items():
+        if not _used_up(mu):
+            changes.setdefault(b, []).append(i18n.both("reason_note.plan_adjustment_item", seller=names.get(s, s),
+                                                       buyer=names.get(b, b), mu=_fmt(mu)))
+    return [_note("plan_adjustment", buyer=names.get(b, b), changes=tuple(
+        i18n.t("reason_note.item_sep", lang).join(item[i] for item in items) for i, lang in enumerate(i18n.LANGS)))
+        for b, items in changes.items()]
 
 
 def _quality_notes(code: str, pairings: pd.DataFrame, names: dict, quality_rule: str) -> list[tuple[str, str]]:

@@ -206,7 +206,8 @@ def _labels(col: schema.Column) -> tuple[str, str]:
     return i18n.label(col, "zh"), i18n.label(col, "en")
 
 
-# --------------------------------------------------------------------------- deals (articles 2, 15, 16)
+# --------------------------------------------------------------------------- deals (articles 2, 15, 16): an eligible
+# producing county, the agreed price, the signed agreement
 
 @dataclass(frozen=True)
 class Deal:

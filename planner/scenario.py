@@ -155,11 +155,11 @@ class Scenario:
 
     @property
     def name(self) -> str:
-        return str(self.settings.get("scenario", {}).get("name", ""))
+        return str(self.param("scenario", "name") or "")
 
     @property
     def description(self) -> str:
-        return str(self.settings.get("scenario", {}).get("description", ""))
+        return str(self.param("scenario", "description") or "")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by its schema name."""
@@ -167,7 +167,8 @@ class Scenario:
 
     def param(self, section: str, key: str):
         """A parameter's value, or its schema default when absent."""
-        value = self.settings.get(section, {}).get(key)
+        body = self.settings.get(section)
+        value = body.get(key) if isinstance(body, dict) else None
         if value is None:
             return schema.PARAMS_BY_KEY[(section, key)].default
         return value

@@ -131,16 +131,19 @@ def test_overview_shows_headline_figures_with_units(baseline):
 # --------------------------------------------------------------------------- editing and re-solving
 
 
-def test_editing_a_seller_surplus_changes_the_pairings():
+def test_editing_a_seller_changes_the_pairings():
+    # The baseline's supply comes from its lots (lots.csv): a county that is no longer a listed poverty county
+    # sells nothing (article 2).
     at = goto(new_app(), "pages/3_pairings.py")
     before = number(metric(at, "kpi.matched"))
     goto(at, "pages/2_editor.py")
     counties = base_table(at, "counties")
-    row = int(counties.index[(counties["poverty_class"] != "none") & (counties["surplus_mu"] > 0)][0])
+    deal_sellers = set(at.session_state["scn"].pairs.query("status != 'negotiating'")["seller_code"])
+    row = int(counties.index[(counties["poverty_class"] != "none") & ~counties["code"].isin(deal_sellers)][0])
     code = counties.loc[row, "code"]
-    edit_table(at, "counties", {row: {"surplus_mu": 0.0}})
+    edit_table(at, "counties", {row: {"poverty_class": "none"}})
     assert not at.error, [e.value for e in at.error]
-    assert at.session_state["scn"].counties.loc[row, "surplus_mu"] == 0
+    assert at.session_state["scn"].counties.loc[row, "poverty_class"] == "none"
     goto(at, "pages/3_pairings.py")
     after = number(metric(at, "kpi.matched"))
     assert after < before
@@ -149,15 +152,21 @@ def test_editing_a_seller_surplus_changes_the_pairings():
 
 
 def test_editing_a_buyer_budget_changes_the_pairings():
+    # Every buyer without a signed agreement gets no budget: only the signed deals remain (article 16: they are
+    # fixed in the plan; a budget below a deal would be refused by validation).
     at = goto(new_app(), "pages/2_editor.py")
     counties = base_table(at, "counties")
-    buyers = counties.index[counties["demand_mu"].fillna(0) > 0]
+    pairs = at.session_state["scn"].pairs
+    deals = pairs[pairs["status"].isin(["signed", "filed"]) & (pairs["agreed_mu"] > 0)]
+    buyers = counties.index[(counties["demand_mu"].fillna(0) > 0) & ~counties["code"].isin(deals["buyer_code"])]
     edits = {int(i): {"budget_wan": 0.0} for i in buyers}
     edit_table(at, "counties", edits)
     goto(at, "pages/3_pairings.py")
-    assert number(metric(at, "kpi.matched")) == 0
-    assert number(metric(at, "kpi.proceeds")) == 0
-    assert any("没有可以成交的配对" in i.value for i in at.info)
+    assert number(metric(at, "kpi.matched")) >= deals["agreed_mu"].sum()
+    result = at.session_state["results"][next(reversed(at.session_state["results"]))].result
+    assert set(result.pairings["buyer_code"]) <= set(deals["buyer_code"])
+    kept = result.pairings.merge(deals, on=["seller_code", "buyer_code"])
+    assert kept["quota_mu"].sum() == deals["agreed_mu"].sum()
 
 
 def test_invalid_edit_shows_the_problem_and_is_not_applied():
@@ -359,7 +368,7 @@ def test_csv_exports_have_bom_and_localised_headers(baseline):
     header = data.decode("utf-8-sig").splitlines()[0].split(",")
     assert header[:4] == ["产生县", "产生县代码", "使用县", "使用县代码"]
     raw = views.pairings_export(result.pairings, "zh", localized=False).decode("utf-8-sig").splitlines()[0]
-    assert raw.startswith("seller_code,seller_name,buyer_code,buyer_name,quota_mu")
+    assert raw.startswith("seller_code,seller_name,buyer_code,buyer_name,year,quota_mu")
 
 
 def test_charts_build_offline(baseline):

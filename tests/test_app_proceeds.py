@@ -131,12 +131,12 @@ def test_changing_the_rule_changes_the_numbers_shown():
 
 def test_a_valid_parameter_changes_the_household_pool():
     at = proceeds_page()
-    pool = [m.value for m in at.metric if m.label == "农户资金池（万元）"][0]
+    pool = [m.value for m in at.metric if m.label == "可分配给搬迁群众的资金（万元）"][0]
     param_input(at, "村集体分成比例").set_value(0.3)
     apply_button(at).click().run()
     assert not at.exception
     assert at.session_state["scn"].param("proceeds", "collective_share") == pytest.approx(0.3)
-    assert [m.value for m in at.metric if m.label == "农户资金池（万元）"][0] != pool
+    assert [m.value for m in at.metric if m.label == "可分配给搬迁群众的资金（万元）"][0] != pool
     assert param_input(at, "村集体分成比例").value == pytest.approx(0.3)
 
 
@@ -173,10 +173,10 @@ def test_download_button_and_the_allocation_csv(solved):
     data = pv.allocation_csv(alloc.groups, "per_capita", "zh")
     assert data.startswith(b"\xef\xbb\xbf")
     df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype={"县代码": str, "安置地县代码": str})
-    assert list(df.columns[:6]) == ["分配规则", "产生指标的县", "县代码", "搬迁组编号", "村", "安置方式"]
+    assert list(df.columns[:6]) == ["分配规则", "产生县", "县代码", "搬迁组编号", "村", "安置方式"]
     assert len(df) == len(scn.relocation)
     assert set(df["安置方式"]) <= {"集中安置", "分散安置", "进城安置", "其他"}
-    assert df["农户收益（万元）"].sum() == pytest.approx(alloc.counties["household_wan"].sum(), abs=0.01)
+    assert df["可分配给搬迁群众的资金（万元）"].sum() == pytest.approx(alloc.counties["household_wan"].sum(), abs=0.01)
 
 
 def test_no_relocation_rows_gives_a_message(tmp_path, monkeypatch):
@@ -236,7 +236,7 @@ def test_waterfall_shows_unallocated_money_and_nothing_for_a_county_without_proc
     row = pd.DataFrame([{"gross_wan": 100.0, "reclamation_wan": 30.0, "financing_wan": 7.0, "collective_wan": 0.0,
                          "unallocated_wan": 63.0, "household_wan": 0.0}])
     wf = pv.waterfall_frame(row, "zh")
-    assert wf["step"].tolist() == ["流转收益", "复垦成本", "偿还融资", "村集体", "未分配", "农户资金池"]
+    assert wf["step"].tolist() == ["流转收益", "复垦成本", "偿还融资", "村集体", "未分配", "可分配给搬迁群众的资金"]
     assert wf["end"].tolist() == pytest.approx([100, 70, 63, 63, 0, 0])
     assert pv.waterfall_chart(wf, "zh") is not None
     zero = row.assign(gross_wan=0.0, reclamation_wan=0.0, financing_wan=0.0, unallocated_wan=0.0)

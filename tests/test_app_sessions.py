@@ -6,23 +6,20 @@ way these AppTest sessions have theirs)."""
 from test_app import base_table, edit_table, goto, metric, new_app, number
 
 
-def _seller_rows(at):
-    counties = base_table(at, "counties")
-    return counties, counties.index[counties["surplus_mu"].fillna(0) > 0].tolist()
+LOT_AREAS = ("area_mu", "used_locally_mu", "reserved_rural_mu", "turnover_owed_mu")
 
 
 def test_two_sessions_editing_and_solving_side_by_side_stay_apart():
+    # The baseline's supply is its lots: one session halves every lot, the other doubles it.
     half, double = goto(new_app(), "pages/2_editor.py"), goto(new_app(), "pages/2_editor.py")
     for at, factor in ((half, 0.5), (double, 2.0)):  # both edit before either solves
-        counties, rows = _seller_rows(at)
-        edit_table(at, "counties", {int(r): {"surplus_mu": float(counties.loc[r, "surplus_mu"]) * factor}
-                                    for r in rows})
+        lots = base_table(at, "lots")
+        edit_table(at, "lots", {int(r): {c: float(lots.loc[r, c]) * factor for c in LOT_AREAS} for r in lots.index})
     goto(half, "pages/3_pairings.py")
     goto(double, "pages/3_pairings.py")
     goto(half, "pages/3_pairings.py")  # revisit after the other session solved
     half_kpi, double_kpi = number(metric(half, "kpi.surplus")), number(metric(double, "kpi.surplus"))
-    assert double.session_state["scn"].counties["surplus_mu"].sum() == \
-        4 * half.session_state["scn"].counties["surplus_mu"].sum()
+    assert double.session_state["scn"].lots["area_mu"].sum() == 4 * half.session_state["scn"].lots["area_mu"].sum()
     assert double_kpi == 4 * half_kpi  # each solved its own scenario
     half_codes = set(half.session_state["results"][next(reversed(half.session_state["results"]))].result
                      .pairings["seller_code"])

@@ -113,19 +113,23 @@ def test_edit_solve_and_download_in_a_real_browser(server, tmp_path):
             surplus_before = _metric_value(page, "可流转节余指标")
             page.screenshot(path=str(SHOTS / "browser_1_overview.png"))
 
-            # Scenario editor: set 双辽市's surplus (row 25 of the county table, column 节余指标) to 0.
+            # Scenario editor: 双辽市's only saleable lot (220382-01, the first row of the lot table; with lots.csv the
+            # lots are the supply) shrinks to its deductions: area 80 亩 = 30 used locally + 50 kept for rural use.
             _nav(page, "情景编辑")
             page.get_by_role("heading", name="情景编辑").wait_for()
-            grid = page.locator('[data-testid="stDataFrame"]').first
+            page.get_by_role("tab", name="指标批次").click()
+            page.wait_for_timeout(800)
+            grid = page.locator('[data-testid="stDataFrame"]:visible').first
             grid.locator("canvas").first.wait_for()
             page.wait_for_timeout(500)
             box = grid.bounding_box()
-            page.mouse.click(box["x"] + 80, box["y"] + 52)  # first data row, 代码 column
+            page.mouse.click(box["x"] + 60, box["y"] + 52)  # first data row, 批次编号 column
             page.wait_for_timeout(300)
-            for _ in range(4):  # 代码 → 名称 → 市（州） → 贫困县类别 → 节余指标
+            for _ in range(6):  # 批次编号 → 县代码 → 项目区 → 批准文号 → 状态 → 可流转年份 → 面积
                 page.keyboard.press("ArrowRight")
-            for _ in range(24):  # down to row 25: 双辽市
-                page.keyboard.press("ArrowDown")
+            page.keyboard.type("8")  # opens the cell editor with the key's character selected
+            page.wait_for_timeout(300)
+            page.keyboard.press("End")
             page.keyboard.type("0")
             page.wait_for_timeout(300)
             page.screenshot(path=str(SHOTS / "browser_2a_typing.png"))
@@ -156,7 +160,7 @@ def test_edit_solve_and_download_in_a_real_browser(server, tmp_path):
             data = target.read_bytes()
             assert data.startswith(b"\xef\xbb\xbf"), data[:20]
             lines = data.decode("utf-8-sig").splitlines()
-            assert lines[0].split(",")[:5] == ["出让县", "出让县代码", "使用县", "使用县代码", "流转指标（亩）"]
+            assert lines[0].split(",")[:5] == ["产生县", "产生县代码", "使用县", "使用县代码", "流转指标（亩）"]
             assert len(lines) > 1
             assert not any(",220382," in line for line in lines[1:])  # 双辽市 has nothing left to sell
 
@@ -225,6 +229,35 @@ def test_save_a_variant_and_compare_it_with_the_baseline(server, scenarios_copy,
             lines = target.read_bytes().decode("utf-8-sig").splitlines()
             changed = [line for line in lines if line.startswith("输入差异,")]
             assert len(changed) == 1 and "省级指导价下限（万元/亩）,修改,10,12" in changed[0], changed
+            assert not outside, f"requests to outside hosts: {outside[:5]}"
+        finally:
+            browser.close()
+
+
+def test_ledger_page_in_a_real_browser(server):
+    """The quota ledger (指标台账): the unsold-at-expiry warnings (article 27), the flow chart and the lot table."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 2400}, locale="zh-CN")
+            page = context.new_page()
+            outside = []
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
+            page.goto(server)
+            _settle(page)
+            _nav(page, "指标台账")
+            page.get_by_role("heading", name="指标台账").first.wait_for()
+            page.get_by_text("第二十七条").first.wait_for(timeout=30_000)
+            page.get_by_role("heading", name="从产生到剩余").wait_for()
+            page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
+            assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(SHOTS / "browser_8_ledger.png"), full_page=True)
+            page.get_by_role("tab", name="付款").click()
+            page.wait_for_timeout(800)
+            assert page.get_by_text("逾期未付").first.is_visible()
             assert not outside, f"requests to outside hosts: {outside[:5]}"
         finally:
             browser.close()

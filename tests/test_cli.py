@@ -134,7 +134,8 @@ def test_solve_baseline_writes_pairings(baseline_highs):
         assert q <= counties.loc[code, "surplus_mu"] + 1e-6
     for code, q in bought.items():
         assert q <= counties.loc[code, "demand_mu"] + 1e-6
-    assert len({(r["seller_code"], r["buyer_code"]) for r in rows}) == len(rows)
+    # one row per pair and year (DESIGN 5: the baseline has a horizon)
+    assert len({(r["seller_code"], r["buyer_code"], r["year"]) for r in rows}) == len(rows)
 
 
 def test_solve_baseline_writes_report_and_agreement_documents(baseline_highs):

@@ -26,7 +26,7 @@ from planner.validate import errors, validate_scenario
 
 CLAUSE_ZH = export.PLAN_ADJUSTMENT_CLAUSE["zh"]
 CLAUSE_EN = export.PLAN_ADJUSTMENT_CLAUSE["en"]
-FIXED = ["参数", "配对", "县汇总", "收益分配", "收益分配-县", "台账", "生成信息"]
+FIXED = ["参数", "配对", "县汇总", "收益分配", "收益分配-县", "台账", "指标台账", "生成信息"]
 
 # 001 may cede 30 亩 of planning space; buyer 101 has only 50 亩 of construction headroom for a demand of 120, so the
 # optimum buys 80 亩 from 001 with 30 亩 of plan adjustment; 001 -> 102 and 002 -> 102 use none.
@@ -513,9 +513,11 @@ def test_cli_writes_workbook_ledger_and_agreements(tmp_path):
     audit_cols = [en for _, en in export.AUDIT_COLUMNS.values()]
     pairings = out.joinpath("pairings.csv").read_bytes().decode("utf-8-sig").splitlines()[0].split(",")
     assert pairings == list(result.pairings.columns) + audit_cols
-    for name in ("counties.csv", "summary.json", "proceeds.csv", "workbook.xlsx", "ledger.csv"):
+    for name in ("counties.csv", "summary.json", "proceeds.csv", "workbook.xlsx", "ledger.csv", "lots.csv",
+                 "ledger_counties.csv"):
         assert (out / name).is_file(), name
-    led = list(csv.DictReader(io.StringIO(out.joinpath("ledger.csv").read_bytes().decode("utf-8-sig"))))
+    # with lots, ledger.csv is the lot ledger and the county ledger is ledger_counties.csv
+    led = list(csv.DictReader(io.StringIO(out.joinpath("ledger_counties.csv").read_bytes().decode("utf-8-sig"))))
     assert list(led[0]) == export.LEDGER_COLUMNS + audit_cols and led[-1]["code"] == "合计"
     assert float(led[-1]["transferred_mu"]) == pytest.approx(result.totals["quota_matched_mu"], abs=1e-5)
     mds = sorted(p.name for p in (out / "agreements").glob("*.md"))

@@ -23,7 +23,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 # Parameters that have a help text (beyond the policy article the help line adds).
 PARAMS_WITH_HELP = {("pricing", "guide_floor"), ("pricing", "guide_ceiling"), ("pricing", "bargaining_weight"),
                     ("rules", "objective"), ("rules", "quality_rule"), ("rules", "min_lot_mu"),
-                    ("rules", "max_partners_per_seller"), ("rules", "max_partners_per_buyer")}
+                    ("rules", "max_partners_per_seller"), ("rules", "max_partners_per_buyer"),
+                    ("rules", "saleable_status"), ("horizon", "start_year"), ("horizon", "end_year")}
 # Placeholders one language uses and the other does not, on purpose (the caller passes both): key -> the difference.
 # Chinese numbers an article part with a Chinese numeral ({cn}), English with a digit ({n}).
 LANGUAGE_SPECIFIC_PLACEHOLDERS = {"agreement.part9_label": {"cn", "n"}, "agreement.m5_adjust": {"seller"}}

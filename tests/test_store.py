@@ -754,7 +754,10 @@ def test_new_tables_save_version_and_reopen(store, base, root):
 
     # a hand edit of lots.csv changes the stamp: a save with the old stamp is refused, nothing lost
     _, _, stamp = store.open(info.slug)
-    (folder / "lots.csv").write_bytes((folder / "lots.csv").read_bytes() + b"L3,x,planned,,1\n")
+    seller = again.lots.loc[0, "county_code"]
+    with open(folder / "lots.csv", "a", encoding="utf-8") as fh:  # columns: those the typed table writes
+        fh.write(",".join({"lot_id": "L3", "county_code": seller, "status": "planned", "area_mu": "1"}.get(c, "")
+                          for c in again.lots.columns) + "\n")
     with pytest.raises(ConflictError):
         store.save(info.slug, again, stamp)
 
@@ -766,4 +769,4 @@ def test_new_tables_save_version_and_reopen(store, base, root):
     store.save(info.slug, bare, stamp)
     assert not {"lots.csv", "demand.csv", "payments.csv"} & {p.name for p in folder.iterdir()}
     old = store.open_version(info.slug, 1)
-    assert len(old.lots) == 2 and len(old.demand) == 1 and len(old.payments) == 1
+    assert len(old.lots) == 3 and len(old.demand) == 1 and len(old.payments) == 1

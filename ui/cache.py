@@ -83,7 +83,7 @@ def model_key(scn: Scenario) -> str:
     parameters or the relocation table change; the proceeds page reuses it instead of asking for a new solve.
     (A core function would be better placed in planner/; kept here until the core offers one.)"""
     settings = {k: v for k, v in scn.settings.items() if k != "proceeds"}
-    return Scenario(settings, scn.counties, scn.pairs, scn.relocation.iloc[0:0]).content_hash()
+    return Scenario(settings, **{**scn.tables(), "relocation": scn.relocation.iloc[0:0]}).content_hash()
 
 
 def cached_entry(scn: Scenario) -> SolveEntry | None:

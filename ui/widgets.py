@@ -161,7 +161,7 @@ def _param_widget(scn: Scenario, p: schema.Param, key: str, extra_help: str) -> 
                      help=help_text or None, format_func=lambda v, k=p.key: choice_label(k, v, lg))
     elif p.kind == "choices":
         chosen = [value] if isinstance(value, str) else [v for v in (value or ()) if v in p.allowed]
-        kind = p.choice_kind or p.key
+        kind = p.choices
         st.multiselect(text, list(p.allowed), default=chosen, key=key, help=help_text or None,
                        format_func=lambda v, k=kind: choice_label(k, v, lg))
     elif p.kind == "integer":

@@ -3,7 +3,7 @@
 - CSV (UTF-8 with BOM, CRLF, formula-safe) and JSON: `planner.csvio`, re-exported here.
 - `header(field, lang)`: column headers with units from the locale files (`headers`).
 - The provincial ledger (台账, article 14) is computed by `planner.ledger`; here it is only written.
-- Agreement sheets (articles 9, 10, 16, 17): built once as language-neutral blocks (`agreements`), rendered as
+- Agreement sheets (articles 9, 10, 16; payment and return of proceeds, article 17): built once as language-neutral blocks (`agreements`), rendered as
   Markdown (`markdown`: preview, zip), worksheets (`workbook`) and Word documents (`docx`).
 - The Excel workbook (`workbook`) and the plan report for people (`docx.report_docx_bytes`).
 

@@ -50,7 +50,7 @@ def _block(sh: Sheet, row: int, title: str, df: pd.DataFrame, total: bool = True
             sh._fit(j, value, kind=_kind(f))
         row += 1
     if total:
-        sums = {f: float(pd.to_numeric(df[f], errors="coerce").sum()) for f in fields if _kind(f) in ("mu", "wan")}
+        sums = {f: round(float(pd.to_numeric(df[f], errors="coerce").sum()), 6) for f in fields if _kind(f) in ("mu", "wan")}
         for j, f in enumerate(fields, 1):
             value = t("qledger.total", LANG) if j == 1 else sums.get(f)
             c = sh.put(row, j, value, fmt=FMT.get(_kind(f)), bold=True, fill=COLORS["total"])
@@ -69,17 +69,20 @@ def _labels(df: pd.DataFrame, choices: dict[str, str], flags: tuple[str, ...] = 
 
 
 def sheet_quota_ledger(wb, scn, result) -> None:
-    """Adds the 指标台账 sheet: lots, per-county check, agreements, payments, unsold at expiry."""
+    """Adds the 指标台账 sheet (lots, per-county check, agreements, payments, unsold at expiry) when the scenario has
+    lots, agreements or payments; without them the county ledger (台账) says it all."""
+    lots = core.lot_ledger(scn, result)
+    deals = core.deal_ledger(scn, result, LANG).drop(columns=["status"])
+    pay = core.payment_ledger(scn, result)
+    if lots.empty and deals.empty and pay.rows.empty:
+        return
     sh = Sheet(wb, t("qledger.sheet", LANG))
     sh.put(1, 1, t("qledger.sheet_title", LANG, scenario=scn.name), bold=True, size=13, color=COLORS["title"])
-    lots = core.lot_ledger(scn, result)
     row = 3
     if len(lots):
         row = _block(sh, row, t("qledger.sheet_lots", LANG), _labels(lots, {"status": "lot_status"}, ("saleable",)))
     row = _block(sh, row, t("qledger.sheet_reconciliation", LANG), core.county_reconciliation(scn, result))
-    deals = core.deal_ledger(scn, result, LANG).drop(columns=["status"])
     row = _block(sh, row, t("qledger.sheet_deals", LANG), _labels(deals, {}, ("in_plan",)))
-    pay = core.payment_ledger(scn, result)
     rows = _labels(pay.rows, {"milestone": "milestone"}, ("overdue", "deal_found"))
     row = _block(sh, row, t("qledger.sheet_payments", LANG, year=pay.as_of_year), rows)
     expiry = core.unsold_at_expiry(scn, result)

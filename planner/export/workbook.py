@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.export import ledger_sheet
+import planner.export.ledger_sheet as ledger_sheet  # the module, not the package: no import cycle
 from planner.export.agreements import Block, agreement_blocks
 from planner.export.common import (TOL, Facts, county_info, document_date, fixed, grade, is_deal, now, text,
                                    total_price, uses_plan_adjustment)
@@ -396,7 +396,7 @@ def workbook_bytes(scn, result, allocation=None, comparison=None, *, generated: 
     if allocation is not None:
         _sheet_proceeds(wb, scn, allocation)
     _sheet_ledger(wb, scn, result)
-    ledger_sheet.sheet_quota_ledger(wb, scn, result)  # 指标台账: lots, deals, payments (articles 14, 16, 27)
+    ledger_sheet.sheet_quota_ledger(wb, scn, result)  # 指标台账: lots, deals, quota unsold at expiry (art. 14, 16, 27)
     if comparison is not None:
         _sheet_comparison(wb, comparison)
     _sheet_audit(wb, scn, result, generated, extra)

@@ -187,7 +187,8 @@ def table(scn: Scenario, name: str) -> pd.DataFrame | None:
 
 
 def _setting(scn: Scenario, section: str, key: str):
-    return (scn.settings.get(section) or {}).get(key)
+    body = scn.settings.get(section)
+    return body.get(key) if isinstance(body, dict) else None
 
 
 @dataclass(frozen=True)

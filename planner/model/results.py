@@ -60,9 +60,14 @@ def clean_mu(values) -> np.ndarray:
     return np.round(np.asarray(values, dtype=float), MU_DECIMALS) + 0.0
 
 
+PRICE_DECIMALS = 6  # a price is printed as given or computed (lo + θ·(hi − lo)), to 1e-6 万元/亩
+
+
 def amount_wan(quota_mu, price_wan_per_mu) -> np.ndarray:
-    """Amount = quota x price as both are printed, to 0.01 万元."""
-    return np.round(np.asarray(quota_mu, dtype=float) * np.asarray(price_wan_per_mu, dtype=float), WAN_DECIMALS) + 0.0
+    """Amount = quota x price exactly as both are printed (quota to 0.01 亩, price as computed), so anyone can
+    multiply the two columns and get this one; documents show it to 0.01 万元."""
+    price = np.round(np.asarray(price_wan_per_mu, dtype=float), PRICE_DECIMALS)
+    return np.round(np.asarray(quota_mu, dtype=float) * price, PRICE_DECIMALS + MU_DECIMALS) + 0.0
 
 
 def printable_plan(m: LinearModel, x: np.ndarray) -> np.ndarray:
@@ -160,15 +165,16 @@ def postprocess(scn: Scenario, m: LinearModel, raw: RawSolution, solver: str, al
     constraints = constraint_table(m, raw, x_all)
     # The min_sale shortfall penalty only ranks plans (DESIGN 4: "above everything else"); the objective reported
     # is the section-4 objective, not a number dominated by that artificial penalty.
+    # It is the objective of the plan as printed (quota to 0.01 亩), so it adds up from the pairings table; the
+    # solver's own value (before rounding) is kept as `solver_objective` in the summary.
     short = m.col_kind == "short"
-    objective = float(raw.objective)
-    if raw.has_solution and short.any():
-        objective = float(m.c[~short] @ raw.x[~short])
+    objective = float(m.c[~short] @ x_print[~short]) if raw.has_solution else 0.0
     totals = {
         "surplus_offered_mu": float(m.sellers["surplus_mu"].sum()),
         "demand_mu": float(m.buyers["demand_mu"].sum()),
         "quota_matched_mu": float(clean_mu(pairings["quota_mu"].sum())),
-        "proceeds_wan": float(np.round(pairings["amount_wan"].sum(), WAN_DECIMALS)),
+        "proceeds_wan": float(np.round(pairings["amount_wan"].sum(), PRICE_DECIMALS)),
+        "solver_objective": float(raw.objective - (m.c[short] @ raw.x[short] if raw.has_solution else 0.0)),
         "unmet_demand_mu": float(clean_mu(m.buyers["demand_mu"].sum() - pairings["quota_mu"].sum())),
         "plan_adjustment_mu": float(clean_mu(pairings["plan_adjustment_mu"].sum())),
         "min_sale_shortfall_mu": float(clean_mu(x_all[short].sum())),
@@ -286,7 +292,7 @@ def county_table(scn: Scenario, pairings: pd.DataFrame, counties: pd.DataFrame |
     for col in ("sold_mu", "bought_mu", "plan_adjustment_mu"):
         out[col] = clean_mu(out[col])
     for col in ("proceeds_wan", "paid_wan"):
-        out[col] = np.round(out[col], WAN_DECIMALS) + 0.0
+        out[col] = np.round(out[col], PRICE_DECIMALS) + 0.0
     role = np.where(eligible & (surplus > TOL), "seller", np.where(demand > TOL, "buyer", "none"))
     role = np.where(eligible & (surplus > TOL) & (demand > TOL), "both", role)
     out["role"] = role

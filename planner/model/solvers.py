@@ -213,8 +213,9 @@ def _initial_columns(m: LinearModel, per_county: int) -> np.ndarray:
     deal = ~np.isnan(m.pairs["deal_mu"].to_numpy(dtype=float))
     keep[x_cols[deal[x_pair]]] = True  # a signed deal's flows must be in the master from the start
     c = m.c[x_cols]
-    for owner in ("seller_idx", "buyer_idx"):
-        by = m.pairs[owner].to_numpy()[x_pair]
+    # Each supply unit's (county or lot) and each buyer's best-paying flows.
+    units = m.market.flows["unit_idx"].to_numpy()[m.col_ref[x_cols]]
+    for by in (units, m.pairs["buyer_idx"].to_numpy()[x_pair]):
         order = np.lexsort((-c, by))
         owners = by[order]
         first = np.searchsorted(owners, owners, side="left")

@@ -97,7 +97,7 @@ def status_chart(led: pd.DataFrame, lang: str) -> alt.Chart | None:
     df = df.assign(order=[parts.index(p) for p in df["part"]])
     counties = df.groupby("county")["mu"].sum().sort_values(ascending=False).index.tolist()
     return alt.Chart(df).mark_bar().encode(
-        y=alt.Y("county:N", sort=counties, title=None, axis=alt.Axis(labelFontSize=12)),
+        y=alt.Y("county:N", sort=counties, title=None, axis=alt.Axis(labelFontSize=12, labelOverlap=False)),
         x=alt.X("sum(mu):Q", title=t("qledger.axis.mu", lang)),
         color=alt.Color("label:N", scale=alt.Scale(domain=labels, range=colors), title=None,
                         legend=alt.Legend(orient="top")),
@@ -105,7 +105,7 @@ def status_chart(led: pd.DataFrame, lang: str) -> alt.Chart | None:
         tooltip=[alt.Tooltip("county:N", title=t("qledger.axis.county", lang)),
                  alt.Tooltip("label:N", title=t("qledger.axis.part", lang)),
                  alt.Tooltip("text:N", title=t("qledger.axis.mu", lang))],
-    ).properties(height=max(220, 26 * len(counties)))
+    ).properties(height=max(220, 30 * len(counties)))
 
 
 # --------------------------------------------------------------------------- produced -> confirmed -> sold -> remaining

@@ -76,7 +76,7 @@ def problem_rows(frame: pd.DataFrame, problems: list[Problem], table: str, lang:
     sub = frame.iloc[positions].copy()
     for c in schema.TABLES[table][1]:
         if c.kind == "category" and c.name in sub.columns:
-            sub[c.name] = [choice_label(c.name, v, lang) or ("" if v is None else str(v)) for v in sub[c.name]]
+            sub[c.name] = [choice_label(c.choices, v, lang) or ("" if v is None else str(v)) for v in sub[c.name]]
     msg_col = t("problems.message", lang)
     sub[msg_col] = ["；".join((p.message_en if lang == "en" else p.message_zh) for p in mine if p.row - 2 == i)
                     for i in positions]

@@ -9,7 +9,8 @@ import streamlit as st
 
 from planner import ledger as core
 from planner.audit import audit_record
-from planner.i18n import choice_label, fmt_mu, fmt_number, fmt_wan
+from planner.i18n import choice_label, fmt_number
+from planner.ledger import fixed
 from planner.scenario import Scenario
 from ui import cache, state, widgets
 from ui.figures import ledger as fig
@@ -24,6 +25,15 @@ def solve_result(scn: Scenario):
     if entry.result.status != "optimal":
         widgets.solve_outcome(entry.result)
     return entry.result if entry.result.has_solution else None
+
+
+def mu(value) -> str:
+    """亩 to 0.01 as the ledger states them (a 0.01 亩 remainder must not read as 0)."""
+    return f"{fixed(value)} 亩"
+
+
+def wan(value) -> str:
+    return f"{fixed(value)} 万元"
 
 
 def table(df: pd.DataFrame, view: pd.DataFrame, key: str, height: int | None = None) -> None:
@@ -47,7 +57,7 @@ def expiry_warnings(expiry: pd.DataFrame) -> None:
     st.subheader(tr("qledger.expiry_title"))
     for r in expiry.to_dict("records"):
         st.warning(tr("qledger.expiry_warning", county=r["county_name"], code=r["county_code"],
-                      unsold=fmt_mu(r["unsold_mu"]), saleable=fmt_mu(r["saleable_mu"]), year=int(r["end_year"])),
+                      unsold=mu(r["unsold_mu"]), saleable=mu(r["saleable_mu"]), year=int(r["end_year"])),
                    icon=":material/hourglass_bottom:")
 
 
@@ -103,14 +113,14 @@ def payments_tab(pay: core.PaymentLedger) -> None:
     due, paid = pay.deals["due_wan"].sum(), pay.deals["paid_wan"].sum()
     overdue = pay.rows[pay.rows["overdue"]]
     cols = st.columns(3)
-    cols[0].metric(tr("qledger.kpi.due"), fmt_wan(due))
-    cols[1].metric(tr("qledger.kpi.paid"), fmt_wan(paid))
-    cols[2].metric(tr("qledger.kpi.overdue"), fmt_wan(overdue["outstanding_wan"].sum()))
+    cols[0].metric(tr("qledger.kpi.due"), wan(due))
+    cols[1].metric(tr("qledger.kpi.paid"), wan(paid))
+    cols[2].metric(tr("qledger.kpi.overdue"), wan(overdue["outstanding_wan"].sum()))
     st.caption(tr("qledger.payments_caption", year=pay.as_of_year))
     for r in overdue.to_dict("records"):
         st.warning(tr("qledger.overdue_warning", buyer=r["buyer_name"], seller=r["seller_name"],
                       milestone=choice_label("milestone", r["milestone"], lang()),
-                      year=r["due_year"], amount=fmt_wan(r["outstanding_wan"])), icon=":material/payments:")
+                      year=r["due_year"], amount=wan(r["outstanding_wan"])), icon=":material/payments:")
     table(pay.rows, fig.payments_view(pay.rows, lang()), "ledger_payments")
     st.markdown(f"**{tr('qledger.per_deal')}**")
     table(pay.deals, fig.localised(pay.deals, lang()), "ledger_pay_deals")
