@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from planner import i18n, schema
-from planner.model import SolveResult
+from planner.model import SolveResult, by_pair
 from planner.proceeds import allocate
 from planner.scenario import Scenario, cell_text, text_table
 
@@ -124,6 +124,7 @@ def compare(scenarios: list[Scenario], results: list[SolveResult], names: list[s
 
 
 def _diff_pairings(a: pd.DataFrame, b: pd.DataFrame, label: str) -> pd.DataFrame:
+    a, b = by_pair(a), by_pair(b)  # a plan by year compares pair by pair over the horizon
     cols = ["seller_code", "buyer_code", "quota_mu", "price_wan_per_mu", "seller_name", "buyer_name"]
     m = a[cols].merge(b[cols], on=["seller_code", "buyer_code"], how="outer", suffixes=("_base", "_other"))
     m["seller_name"] = m["seller_name_base"].fillna(m["seller_name_other"])

@@ -162,6 +162,10 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     no_rows = np.zeros(0, dtype=np.int64)
     pairings = result.pairings
     rows = []
+    # Computed once, not per county: a national plan has thousands of pairings.
+    adjusted = pairings[pairings["plan_adjustment_mu"] >= MU_TOL] if "plan_adjustment_mu" in pairings.columns \
+        else pairings.iloc[0:0]
+    by_buyer = {str(b): df for b, df in pairings.groupby(pairings["buyer_code"].astype(str))} if len(pairings) else {}
     for rec in result.counties.to_dict("records"):
         code = rec["code"]
         role = rec["role"]
@@ -177,7 +181,8 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
                 parts.append(_buyer_reason(rec, cand.iloc[buyer_rows.get(code, no_rows)], limits, moved, objective))
             if not parts:
                 parts.append(_reason("none"))
-            notes = _adjustment_notes(code, pairings, names) + _quality_notes(code, pairings, names, quality_rule)
+            notes = (_adjustment_notes(code, adjusted, names) if len(adjusted) else []) + \
+                (_quality_notes(code, by_buyer[code], names, quality_rule) if code in by_buyer else [])
         rows.append({"code": code, "name": rec["name"], "role": role,
                      "reason_code": ";".join(p[0] for p in parts),
                      "reason_zh": "".join([p[1] for p in parts] + [n[0] for n in notes]),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from planner import schema
 from planner.i18n import choice_label, has_key, t
+from planner.model.market import supply_counties
 
 TOL = 1e-6
 LEDGER_COLUMNS = ["code", "name", "prefecture", "poverty_class", "produced_mu", "transferred_mu", "transferred_wan",
@@ -54,7 +55,8 @@ def ledger(scn, result, lang: str = "zh", sep: str | None = None) -> pd.DataFram
         out_groups.setdefault(str(r["seller_code"]), []).append(r)
         in_groups.setdefault(str(r["buyer_code"]), []).append(r)
     rows = []
-    for rec in scn.counties.drop_duplicates("code").to_dict("records"):
+    # with lots.csv, a county's surplus is the net quota of its saleable lots
+    for rec in supply_counties(scn).drop_duplicates("code").to_dict("records"):
         code = str(rec["code"])
         produced = number(rec.get("surplus_mu"))
         demand = number(rec.get("demand_mu"))
@@ -65,7 +67,7 @@ def ledger(scn, result, lang: str = "zh", sep: str | None = None) -> pd.DataFram
         transferred = float(sum(r["quota_mu"] for r in out))
         adj = float(sum(number(r["plan_adjustment_mu"]) for r in out))
         notes = []
-        if produced > TOL and rec.get("poverty_class") not in schema.SELLER_CLASSES:
+        if produced > TOL and not schema.may_sell_provincewide(rec.get("poverty_class")):
             notes.append(t("ledger.note_not_eligible", lang))
         changes = [plan_adjustment_sentence(names.get(code, code), names.get(str(r["buyer_code"]), r["buyer_code"]),
                                             r["plan_adjustment_mu"], lang)

@@ -59,7 +59,7 @@ class _Context:
         return (f"{name}（{code}）", f"{name} ({code})") if name else (code, code)
 
     def eligible(self, code: str) -> bool:
-        return self.county.get(code, {}).get("poverty_class") in schema.SELLER_CLASSES
+        return schema.may_sell_provincewide(self.county.get(code, {}).get("poverty_class"))
 
 
 def _num(value) -> float:

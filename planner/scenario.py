@@ -207,7 +207,7 @@ class Scenario:
 
     def seller_codes(self) -> list[str]:
         c = self.counties
-        mask = c["poverty_class"].isin(schema.SELLER_CLASSES) & (c["surplus_mu"].fillna(0) > 0)
+        mask = schema.may_sell_provincewide(c["poverty_class"]) & (c["surplus_mu"].fillna(0) > 0)
         return c.loc[mask, "code"].tolist()
 
     def buyer_codes(self) -> list[str]:

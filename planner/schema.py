@@ -13,6 +13,13 @@ from planner import i18n
 
 POVERTY_CLASSES = ("national_key", "provincial", "none")
 SELLER_CLASSES = ("national_key", "provincial")
+
+
+def may_sell_provincewide(poverty_class):
+    """Article 2: only listed poverty counties (national key, provincial) may transfer surplus quota province-wide.
+    The one place this rule lives; takes a class code or a pandas Series of them."""
+    isin = getattr(poverty_class, "isin", None)
+    return isin(SELLER_CLASSES) if isin is not None else poverty_class in SELLER_CLASSES
 RESETTLEMENT_MODES = ("centralized", "dispersed", "urban", "other")
 OBJECTIVES = ("proceeds", "volume", "surplus")
 QUALITY_RULES = ("off", "pair", "aggregate")

@@ -100,8 +100,8 @@ def test_sweep_of_a_county_quantity():
     at.selectbox(key="_w_sens_kind").set_value("county")
     ok(at.run())
     county = at.selectbox(key="_w_sens_county")
-    assert "通榆县（220822）· 出让县" in county.options  # by name, with code and role
-    assert county.options.index("通榆县（220822）· 出让县") < county.options.index("朝阳区（220104）· 使用县")
+    assert "通榆县（220822）· 产生县" in county.options  # by name, with code and role
+    assert county.options.index("通榆县（220822）· 产生县") < county.options.index("朝阳区（220104）· 使用县")
     county.set_value("220822")
     ok(at.run())
     column = at.selectbox(key="_w_sens_column")
@@ -122,14 +122,14 @@ def test_sweep_lists_values_that_make_the_scenario_invalid():
     at = page()
     at.selectbox(key="_w_sens_kind").set_value("pricing.guide_floor")
     ok(at.run())
-    at.number_input(key="_w_sens_start|pricing.guide_floor").set_value(10.0)
-    at.number_input(key="_w_sens_stop|pricing.guide_floor").set_value(20.0)
+    at.number_input(key="_w_sens_start|pricing.guide_floor").set_value(-20.0)
+    at.number_input(key="_w_sens_stop|pricing.guide_floor").set_value(0.0)
     at.number_input(key="_w_sens_steps").set_value(3)
     ok(at.run())
     at.button(key="sens_run_sweep").click()
     ok(at.run())
     warning = texts(at.warning)
-    assert t("sens.invalid_steps", "zh", n=2) in warning and "agreed_price" in warning
+    assert t("sens.invalid_steps", "zh", n=2) in warning and "guide_floor" in warning
     assert t("sens.sweep_done_partial", "zh", n=3, solved=1, invalid=2, seconds="")[:25] in texts(at.success)
     assert len(charts(at)) == 4
 

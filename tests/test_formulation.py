@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from planner import load_checked
+from planner.scenario import Scenario
 from planner.model import build, col_names, formulate, market, row_names, solve, write_lp
 from planner.model.solvers import _solve_highs, _solve_highs_colgen, solve_pulp
 from tests.conftest import BASELINE
@@ -77,12 +78,18 @@ def baseline():
 
 
 def test_baseline_same_model_and_named_by_county_code(baseline):
+    # The baseline supplies from lots: x_lot_<lot>_<buyer>, supply_lot_<lot> (lot ids carry the county code).
     mk, m, prob = assert_same_model(baseline)
     names = set(prob.constraints)
-    first_seller, first_buyer = str(mk.sellers["code"].iloc[0]), str(mk.buyers["code"].iloc[0])
-    assert f"supply_{first_seller}" in names
+    first_lot, first_buyer = str(mk.units["unit_id"].iloc[0]), str(mk.buyers["code"].iloc[0])
+    assert f"supply_lot_{first_lot.replace('-', '_')}" in names
     assert f"demand_{first_buyer}" in names
+    assert any(n.startswith(f"x_lot_{first_lot.replace('-', '_')}_") for n in (v.name for v in prob.variables()))
+    # without lots, by county code: x_<seller>_<buyer>, supply_<seller>
+    plain = Scenario(baseline.settings, **{**baseline.tables(), "lots": baseline.lots.iloc[0:0]})
+    mk, m, prob = assert_same_model(plain)
     pair = mk.pairs.iloc[0]
+    assert f"supply_{pair['seller_code']}" in prob.constraints
     assert f"x_{pair['seller_code']}_{pair['buyer_code']}" in {v.name for v in prob.variables()}
 
 
@@ -132,18 +139,20 @@ def test_random_scenarios_same_optimum_and_duals(case, tmp_path_factory):
 
 
 def test_baseline_duals_equal_on_both_paths(baseline):
-    mk = market(baseline)
+    # the baseline's LP (its minimum lot makes it an integer model, which has no duals)
+    mk = market(baseline.with_param("rules", "min_lot_mu", 0.0))
     m = build(mk)
     via_pulp = solve_pulp(m, formulate(mk), "highs")
     direct = _solve_highs(m, None, "simplex")
     assert _duals_agree(m, via_pulp.row_dual, direct.row_dual)
     assert solve(baseline).algorithm == "pulp"
+    assert solve(baseline.with_param("rules", "min_lot_mu", 0.0)).algorithm == "pulp"
 
 
 def test_write_lp_is_readable_and_named(baseline, tmp_path):
     path = write_lp(market(baseline), tmp_path / "model.lp")
     text = path.read_text()
     assert "Maximize" in text or "MAXIMIZE" in text
-    code = str(market(baseline).sellers["code"].iloc[0])
-    assert f"supply_{code}:" in text
+    lot = str(market(baseline).units["unit_id"].iloc[0]).replace("-", "_")
+    assert f"supply_lot_{lot}:" in text
     assert "construction_" in text or "budget_" in text

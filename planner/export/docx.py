@@ -90,9 +90,15 @@ def _bytes(doc) -> bytes:
     return buf.getvalue()
 
 
+MAX_REPORT_ROWS = 100  # a longer table is no reading for people (and slow in Word): the rest is in the workbook
+
+
 def _table(doc, fields: list[str], rows: list[dict], lang: str, total: dict | None = None,
            headers: dict[str, str] | None = None) -> None:
-    """A grid table with a repeated, bold header row; numbers right-aligned with fixed decimals."""
+    """A grid table with a repeated, bold header row; numbers right-aligned with fixed decimals. Past
+    MAX_REPORT_ROWS rows the table stops (its total still covers every row) with a note where the rest is."""
+    left_out = max(0, len(rows) - MAX_REPORT_ROWS)
+    rows = rows[:MAX_REPORT_ROWS]
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
     from docx.shared import Pt
@@ -118,6 +124,8 @@ def _table(doc, fields: list[str], rows: list[dict], lang: str, total: dict | No
             run.font.size = Pt(9)
             if numeric:
                 p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if left_out:
+        doc.add_paragraph(t("report.rows_left_out", lang, shown=MAX_REPORT_ROWS, n=left_out))
 
 
 class _AgreementTemplate:
@@ -267,7 +275,8 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
             (say("unmet"), mu(tot.get("unmet_demand_mu"))),
             (say("plan_adjustment"), mu(tot.get("plan_adjustment_mu")))]
     records = p.to_dict("records")
-    quality = [Facts.of(scn, p).quality(r) for r in records]
+    facts = Facts.of(scn, p)
+    quality = [facts.quality(r) for r in records]
     if any(is_deal(r) for r in records):
         head.append((say("deals"), say("deals_value", n=sum(is_deal(r) for r in records))))
     if len(p):

@@ -9,9 +9,9 @@ from planner.model.market import (Market, buyers_table, candidate_pairs, eligibl
                                   sellers_table)
 from planner.model.matrix import LinearModel, build, col_names, row_names
 from planner.model.pipeline import ALGORITHMS, PULP_MAX_PAIRS, SOLVERS, known_solver, solve
-from planner.model.results import PAIRING_COLUMNS, SolveResult
+from planner.model.results import PAIRING_COLUMNS, SolveResult, by_pair
 
-__all__ = ["solve", "SolveResult", "SOLVERS", "ALGORITHMS", "PULP_MAX_PAIRS", "PAIRING_COLUMNS", "known_solver",
+__all__ = ["solve", "SolveResult", "by_pair", "SOLVERS", "ALGORITHMS", "PULP_MAX_PAIRS", "PAIRING_COLUMNS", "known_solver",
            "Market", "market", "sellers_table", "buyers_table", "candidate_pairs", "eligible_seller",
            "pair_distance_km", "Formulation", "formulate", "write_lp", "LinearModel", "build", "col_names",
            "row_names"]

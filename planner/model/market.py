@@ -21,7 +21,7 @@ UNKNOWN_DISTANCE_KM = 300.0  # between counties without coordinates in different
 
 def eligible_seller(poverty_class: pd.Series) -> pd.Series:
     """Article 2: only listed poverty counties (national key, provincial) may transfer quota province-wide."""
-    return poverty_class.isin(schema.SELLER_CLASSES)
+    return schema.may_sell_provincewide(poverty_class)
 
 
 def sellers_table(scn: Scenario, counties: pd.DataFrame | None = None) -> pd.DataFrame:

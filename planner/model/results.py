@@ -245,6 +245,18 @@ def pairing_table(scn: Scenario, m: LinearModel, x_flow: np.ndarray, pairs: pd.D
     return out[columns].sort_values(order, ascending=asc, kind="stable").reset_index(drop=True)
 
 
+def by_pair(pairings: pd.DataFrame) -> pd.DataFrame:
+    """The pairings with one row per (seller, buyer): quota, amount and plan adjustment summed over the years (a
+    plan by year has a row per pair and year); other columns as in the pair's first row."""
+    if "year" not in pairings.columns or not pairings.duplicated(["seller_code", "buyer_code"]).any():
+        return pairings.drop(columns=["year"], errors="ignore")
+    sums = {c: "sum" for c in ("quota_mu", "amount_wan", "plan_adjustment_mu") if c in pairings.columns}
+    firsts = {c: "first" for c in pairings.columns if c not in sums and c not in ("seller_code", "buyer_code", "year")}
+    out = pairings.groupby(["seller_code", "buyer_code"], sort=False, as_index=False).agg({**sums, **firsts})
+    out["quota_mu"] = clean_mu(out["quota_mu"])
+    return out[[c for c in pairings.columns if c != "year"]]
+
+
 LOT_COLUMNS = ["lot_id", "county_code", "status", "ready_year", "net_mu", "saleable", "sold_mu", "remaining_mu"]
 
 

@@ -55,7 +55,7 @@ def _new_highs():
     return h
 
 
-def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str) -> RawSolution:
+def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str, mip_gap: float = 0.0) -> RawSolution:
     import highspy
 
     t0 = time.perf_counter()
@@ -65,7 +65,7 @@ def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str) -> Ra
     if m.is_mip:
         # HiGHS stops at a 0.01 % gap by default and calls that optimal; with the min_sale penalty in the objective
         # that gap hid ~10 % of the real objective. "optimal" must mean proven optimal (CBC's default does so).
-        h.setOptionValue("mip_rel_gap", 0.0)
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
     if algorithm == "ipm" and not m.is_mip:
         h.setOptionValue("solver", "ipm")
     elif algorithm == "simplex":
