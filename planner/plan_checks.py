@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner import i18n, schema
+from planner.ledger import number
 from planner.model.market import (DEAL_STATUSES, candidate_pairs, deal_quantity, demand_rows, horizon,
                                   lot_net_mu, saleable_lots)
 from planner.model.market import TOL as MODEL_TOL
@@ -63,11 +64,8 @@ class _Context:
 
 
 def _num(value) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return x
+    """A cell as a float, NaN when blank or not a number (planner.ledger.number is the one parser)."""
+    return number(value, math.nan)
 
 
 def _qty(x: float, unit: str) -> str:

@@ -13,6 +13,7 @@ from planner import schema
 from planner.compare import Comparison
 from planner.export import csv_bytes
 from planner.i18n import choice_label, column_label, fmt_number, label, t
+from planner.ledger import number
 from planner.scenario import Scenario
 
 CHANGE_COLORS = {"added": "#2b8a3e", "removed": "#c92a2a", "changed": "#e8590c", "price_changed": "#868e96"}
@@ -30,11 +31,8 @@ def without_names(comp: Comparison) -> Comparison:
 
 
 def _num(value) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return x
+    """A cell as a float, NaN when blank or not a number (planner.ledger.number is the one parser)."""
+    return number(value, math.nan)
 
 
 def _differs(a, b) -> bool:
