@@ -11,7 +11,8 @@ sys.path.insert(0, str(ROOT))
 from bench.generate import make  # noqa: E402
 from planner import load_checked, solve  # noqa: E402
 from planner.model import build, market  # noqa: E402
-from planner.model.solvers import _solve_highs, _solve_highs_colgen  # noqa: E402
+from planner.model.colgen import _solve_highs_colgen  # noqa: E402
+from planner.model.solvers import _solve_highs  # noqa: E402
 
 
 @pytest.fixture(scope="module")

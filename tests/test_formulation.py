@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from planner import load_checked
 from planner.scenario import Scenario
 from planner.model import build, col_names, formulate, market, row_names, solve, write_lp
-from planner.model.solvers import _solve_highs, _solve_highs_colgen, solve_pulp
+from planner.model.colgen import _solve_highs_colgen
+from planner.model.solvers import _solve_highs, solve_pulp
 from tests.conftest import BASELINE
 from tests.test_fuzz import fuzz_settings, load_valid, valid_scenarios
 

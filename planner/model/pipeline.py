@@ -15,7 +15,8 @@ from planner.model.formulation import formulate
 from planner.model.market import market
 from planner.model.matrix import build
 from planner.model.results import SolveResult, postprocess
-from planner.model.solvers import RawSolution, _solve_highs, _solve_highs_colgen, solve_pulp
+from planner.model.colgen import _solve_highs_colgen
+from planner.model.solvers import RawSolution, _solve_highs, solve_pulp
 from planner.scenario import Scenario
 
 SOLVERS = ("highs", "cbc")  # offered in the app; solve() also takes any solver name PuLP knows
