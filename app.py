@@ -6,12 +6,13 @@ and stays thin: it reads the session state (`ui.state`), calls the planner core 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import streamlit as st
 
 from planner.i18n import LANGS, t
-from ui import sidebar, state
+from ui import banner, sidebar, state
 from ui.i18n import lang
 
 ROOT = Path(__file__).resolve().parent
@@ -41,6 +42,55 @@ def build_pages(lang_code: str) -> list:
     return pages
 
 
+# Streamlit's own English texts that CSS can replace (issue 16): (selector whose text is hidden, locale key of
+# the text shown instead). Streamlit has no locale option; these selectors follow its 1.67 markup (checked in a
+# browser) and are harmless when it changes: the English text then simply shows again.
+BUILTIN_TEXTS = [
+    ('[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p', "st.upload"),
+    ('[data-testid="stFileUploaderDropzoneInstructions"] span', "st.per_file"),
+    # shown only while a file is dragged over the drop zone
+    ('[data-testid="stFileUploaderDropzone"] > input + div', "st.drop_here"),
+    ('[data-testid="stSelectboxVirtualDropdown"] [role="listbox"][data-empty="true"] [role="option"] span',
+     "st.no_results"),
+    # the multiselect's empty list says either "No results" or "You can only select up to N options"
+    ('[data-testid="stMultiSelectDropdown"] [role="listbox"][data-empty="true"] [role="option"] span',
+     "st.no_options"),
+    ('[data-testid="InputInstructions"]', "st.enter_apply"),
+    ('[data-testid="stTextArea"] [data-testid="InputInstructions"]', "st.ctrl_enter_apply"),
+    ('[data-testid="stForm"] [data-testid="InputInstructions"]', "st.enter_submit"),
+]
+# The table toolbar's tooltips live in a floating box that does not say which button it belongs to: replace its
+# text while the pointer is on (or the keyboard focus in) that button. (aria-label, locale key)
+TOOLBAR_TIPS = [("Show/hide columns", "st.tip.columns"), ("Download as CSV", "st.tip.download"),
+                ("Search", "st.tip.search"), ("Fullscreen", "st.tip.fullscreen"),
+                ("Close fullscreen", "st.tip.close_fullscreen"), ("Add row", "st.tip.add_row"),
+                ("Delete row(s)", "st.tip.delete_rows"), ("Show data", "st.tip.show_data"),
+                ("Download as PNG", "st.tip.download_png"), ("Copy Vega-Lite spec", "st.tip.copy_spec")]
+
+
+def builtin_texts_css(lang_code: str) -> str:
+    """CSS that hides Streamlit's English texts and shows the locale's instead (nothing for English)."""
+    if lang_code == "en":
+        return ""
+
+    def text(key: str, **fmt) -> str:
+        return json.dumps(t(key, lang_code, **fmt), ensure_ascii=False)  # a JSON string is a valid CSS string
+
+    rules = []
+    for selector, key in BUILTIN_TEXTS:
+        size = text("st.per_file", mb=st.get_option("server.maxUploadSize")) if key == "st.per_file" else text(key)
+        rules.append(f"{selector}{{font-size:0!important}}"
+                     f"{selector}::after{{content:{size};font-size:0.875rem;line-height:1.6}}")
+    tip = '[data-testid="stTooltipContent"] [data-testid="stMarkdownContainer"] p'
+    for label, key in TOOLBAR_TIPS:
+        near = (f'body:has([data-testid="stBaseButton-elementToolbar"][aria-label="{label}"]:hover) {tip}, '
+                f'body:has([data-testid="stBaseButton-elementToolbar"][aria-label="{label}"]:focus-visible) {tip}')
+        rules.append(f"{near}{{font-size:0!important}}"
+                     + ", ".join(f"{n.strip()}::after" for n in near.split(", "))
+                     + f"{{content:{text(key)};font-size:0.875rem}}")
+    return "\n".join(rules)
+
+
 def main() -> None:
     state.app_started()
     try:
@@ -55,6 +105,9 @@ def run() -> None:
     # No page_icon, for the same reason as the page list (Streamlit's own favicon is served locally).
     st.set_page_config(page_title=t("app.title", lang_now), layout="wide")
     state.init()
+    css = builtin_texts_css(lang())
+    if css:
+        st.html(f"<style>{css}</style>")  # style only: Streamlit puts it where it takes no space
     with st.sidebar:
         # Both languages in the label, each language's name in itself: findable whichever is shown.
         st.radio(t("ui.language"), LANGS, key="lang", format_func=lambda code: t("ui.language_name", code),
@@ -64,10 +117,15 @@ def run() -> None:
     with st.sidebar:
         st.divider()
         slot = st.container()
+    # Every page, above its title, while the working scenario's quantities are the baseline's made-up ones; filled
+    # after the page ran, like the sidebar, so a scenario opened on this run counts.
+    top = st.container()
     page.run()
     # Filled after the page ran, so it shows the outcome of this run's edits.
     with slot:
         sidebar.working_status()
+    with top:
+        banner.illustrative_banner()
 
 
 main()

@@ -112,6 +112,26 @@ def make_with_lots(size: str, folder: Path, seed: int = 7, lots_per_seller: int 
     return folder
 
 
+def make_every_rule(size: str, folder: Path, seed: int = 7) -> Path:
+    """The same market with every LP rule of DESIGN 4 on (issue 14): the quality balance ("aggregate"), plan
+    adjustment allowed (half the sellers can cede planning space, penalised) and a minimum sale share."""
+    folder = make(size, folder, seed)
+    rng = np.random.default_rng(seed + 2)
+    counties = pd.read_csv(folder / "counties.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    is_seller = (counties["poverty_class"] != "none").to_numpy()
+    cede = np.where(rng.random(len(counties)) < 0.5, rng.integers(20, 300, len(counties)), 0)
+    counties["plan_adjustable_mu"] = np.where(is_seller & (cede > 0), cede.astype(str), "")
+    counties.to_csv(folder / "counties.csv", index=False, encoding="utf-8-sig")
+    toml = (folder / "scenario.toml").read_text(encoding="utf-8")
+    for old, new in (('quality_rule = "off"', 'quality_rule = "aggregate"'),
+                     ("allow_plan_adjustment = false", "allow_plan_adjustment = true"),
+                     ("plan_adjustment_penalty = 0.0", "plan_adjustment_penalty = 1.0"),
+                     ("min_sale_share = 0.0", "min_sale_share = 0.2")):
+        toml = toml.replace(old, new)
+    (folder / "scenario.toml").write_text(toml, encoding="utf-8")
+    return folder
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("size", choices=list(SIZES))

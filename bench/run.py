@@ -1,6 +1,7 @@
 """Benchmark: the whole `python -m planner solve` command against raw HiGHS on the same LP, side by side.
 
-    .venv/bin/python bench/run.py [province detailed national] [--repeat N]
+    .venv/bin/python bench/run.py [province detailed national national-lots national-rules] [--repeat N]
+                                  [--before TREE]
 
 For each size it generates a synthetic scenario folder (bench/generate.py), then alternates runs of
   planner: `python -m planner solve DIR --out OUT` (a fresh process: read, validate, build, solve, write), and
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.generate import SIZES, make, make_with_lots  # noqa: E402
+from bench.generate import SIZES, make, make_every_rule, make_with_lots  # noqa: E402
 
 MEASURE = """
 import os, resource, subprocess, sys, time, json
@@ -35,16 +36,19 @@ try:
 except subprocess.TimeoutExpired:
     rc, out, err, timed_out = 0, "", "", True
 dt = time.perf_counter() - t
-peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": dt, "peak_mb": peak_kb / 1024, "rc": rc, "stdout": out[-2000:],
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak_kb = usage.ru_maxrss
+print(json.dumps({"seconds": dt, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": peak_kb / 1024, "rc": rc,
+                  "stdout": out[-2000:],
                   "stderr": err[-2000:], "timed_out": timed_out}))
 """
 
 
-def measure(cmd: list[str], timeout: float | None = None) -> dict:
-    """Run cmd in a fresh process; wall time and that process's own peak memory (stopped after `timeout` s)."""
-    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT), "BENCH_TIMEOUT": str(timeout or "")})
+def measure(cmd: list[str], timeout: float | None = None, tree: Path = ROOT) -> dict:
+    """Run cmd in a fresh process; wall time, CPU time and that process's own peak memory (stopped after `timeout`
+    s). `tree`: the source tree whose `planner` runs (another one: an earlier commit, for before/after)."""
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, cwd=tree,
+                         env={**os.environ, "PYTHONPATH": str(tree), "BENCH_TIMEOUT": str(timeout or "")})
     return json.loads(out.stdout)
 
 
@@ -76,21 +80,42 @@ def bench_size(size: str, repeat: int, work: Path, raw_timeout: float | None) ->
             "raw_objective": raw["objective"] if raw else None}
 
 
-def bench_lots(size: str, repeat: int, work: Path) -> dict:
-    """The whole solve command with ~3 lots per seller, a four-year horizon and the quality balance per lot
-    (issue 12); no raw counterpart (the raw script knows no lots): seconds and peak memory against the targets."""
-    folder = make_with_lots(size, work / f"{size}-lots")
-    out_dir = work / f"{size}-lots-out"
-    runs = [measure([sys.executable, "-m", "planner", "solve", str(folder), "--out", str(out_dir)])
+CASES = {"lots": make_with_lots, "rules": make_every_rule}
+
+
+def bench_case(size: str, case: str, repeat: int, work: Path, tree: Path = ROOT,
+               timeout: float | None = None) -> dict:
+    """The whole solve command on a case with no raw counterpart (the raw script knows neither lots nor plan
+    adjustment): "lots" has ~3 lots per seller, a four-year horizon and the quality balance per lot (issue 12);
+    "rules" has every LP rule on (issue 14). Seconds, CPU seconds and peak memory against the targets."""
+    folder = work / f"{size}-{case}"
+    if not folder.exists():
+        CASES[case](size, folder)
+    out_dir = work / f"{size}-{case}-out-{abs(hash(str(tree)))}"
+    runs = [measure([sys.executable, "-m", "planner", "solve", str(folder), "--out", str(out_dir)], timeout, tree)
             for _ in range(repeat)]
     for r in runs:
         if r["rc"] != 0:
             raise SystemExit(f"a run failed: {r['stderr']}")
+    if all(r["timed_out"] for r in runs):
+        return {"size": f"{size}+{case}", "variables": None, "seconds": timeout, "cpu_s": float("nan"),
+                "peak_mb": max(r["peak_mb"] for r in runs), "algorithm": "?", "status": "stopped",
+                "solve_s": float("nan"), "build_s": float("nan"), "objective": None}
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
-    return {"size": f"{size}+lots", "variables": summary["totals"]["variables"],
-            "seconds": min(r["seconds"] for r in runs), "peak_mb": max(r["peak_mb"] for r in runs),
-            "algorithm": summary.get("algorithm"), "status": summary["status"],
-            "solve_s": summary.get("seconds_solve")}
+    done = [r for r in runs if not r["timed_out"]]
+    return {"size": f"{size}+{case}", "variables": summary["totals"].get("variables"),
+            "seconds": min(r["seconds"] for r in done), "cpu_s": min(r["cpu_s"] for r in done),
+            "peak_mb": max(r["peak_mb"] for r in runs), "algorithm": summary.get("algorithm"),
+            "status": summary["status"], "solve_s": summary.get("seconds_solve", float("nan")),
+            "build_s": summary.get("seconds_build", float("nan")),
+            "objective": summary["totals"].get("solver_objective", summary.get("objective"))}
+
+
+def print_case(r: dict, label: str = "") -> None:
+    print(f"{label}{r['size']:<16} {r['variables'] or '?':>10} columns  whole solve command {r['seconds']:.2f} s "
+          f"(CPU {r['cpu_s']:.2f} s; build {r['build_s']:.2f} s, solver {r['solve_s']:.2f} s, {r['algorithm']}, "
+          f"{r['status']}, objective {r['objective']})  peak {r['peak_mb']:.0f} MB (targets: < 60 s, < 3 GB)",
+          flush=True)
 
 
 def bench_baseline(repeat: int = 20) -> float:
@@ -109,10 +134,14 @@ def bench_baseline(repeat: int = 20) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sizes", nargs="*", default=["province", "detailed"],
-                    choices=list(SIZES) + [f"{k}-lots" for k in SIZES])
+                    choices=list(SIZES) + [f"{k}-{c}" for k in SIZES for c in CASES])
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--raw-timeout", type=float, default=900.0,
                     help="stop a raw HiGHS run after this many seconds (its time then bounds the ratio)")
+    ap.add_argument("--before", type=Path, default=None, metavar="TREE",
+                    help="also run the lots/rules cases with the planner of this source tree (e.g. `git archive` "
+                         "of an earlier commit unpacked there), side by side: before / after")
+    ap.add_argument("--before-timeout", type=float, default=900.0)
     args = ap.parse_args()
     best, median = bench_baseline()
     print(f"jilin-baseline in process: best {best * 1000:.1f} ms, median {median * 1000:.1f} ms (target < 200 ms)")
@@ -120,12 +149,13 @@ def main() -> None:
         header = (f"{'size':<10}{'S x B':>11}{'vars':>10}{'planner s':>11}{'raw s':>9}{'ratio':>7}"
                   f"{'raw solve s':>12}{'planner MB':>11}{'raw MB':>8}  optima agree  algorithm")
         print(header)
-        for size in [s for s in args.sizes if s.endswith("-lots")]:
-            r = bench_lots(size.removesuffix("-lots"), args.repeat, Path(tmp))
-            print(f"{r['size']:<16} {r['variables']:>10} columns  whole solve command {r['seconds']:.2f} s "
-                  f"(solver {r['solve_s']:.2f} s, {r['algorithm']}, {r['status']})  peak {r['peak_mb']:.0f} MB "
-                  f"(targets: < 60 s, < 3 GB)", flush=True)
-        for size in [s for s in args.sizes if not s.endswith("-lots")]:
+        for name in [s for s in args.sizes if s not in SIZES]:
+            size, case = name.rsplit("-", 1)
+            if args.before is not None:
+                print_case(bench_case(size, case, 1, Path(tmp), args.before.resolve(), args.before_timeout),
+                           "before ")
+            print_case(bench_case(size, case, args.repeat, Path(tmp)), "after  " if args.before else "")
+        for size in [s for s in args.sizes if s in SIZES]:
             r = bench_size(size, args.repeat, Path(tmp), args.raw_timeout)
             raw_s = f">{r['raw_s']:.0f}" if r["raw_timed_out"] else f"{r['raw_s']:.2f}"
             ratio = f"<{r['ratio']:.2f}" if r["raw_timed_out"] else f"{r['ratio']:.2f}"

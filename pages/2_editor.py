@@ -1,7 +1,9 @@
 """情景编辑 Scenario editor: edit the county, pair and relocation tables and the parameters; import CSV/Excel.
 
 Edits are checked by planner.validate on every change and reach the working scenario only when there is no error.
-The table editors keep their edits across reruns, page changes and the language switch (ui.widgets).
+The table editors keep their edits across reruns, page changes and the language switch (ui.widgets); every change
+is a step that can be undone, and unsaved edits are kept as a draft on disk, offered back after a reload or a
+crash. An import is shown as a preview and applied only when confirmed (ui.views.editor_import).
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import streamlit as st
 
 from ui import library, state
 from ui.i18n import tr
-from ui.views import editor
+from ui.views import editor, editor_import
 
 
 def main() -> None:
@@ -19,11 +21,14 @@ def main() -> None:
     if scn is None:
         st.info(tr("common.no_scenario"))
         return
+    editor.draft_offer()
     bar, status = st.container(), st.container()
     tabs = st.tabs([tr(editor.TABLE_TITLES[tb]) for tb in state.TABLES]
                    + [tr("editor.tab_params"), tr("editor.tab_import"), tr("store.tab_store")])
     edited, slots = editor.table_tabs(tabs)
-    scn, problems = editor.apply_tables(scn, edited)
+    scn, problems, fingerprint = editor.apply_tables(scn, edited)
+    editor.remember(edited, fingerprint)
+    editor.keep_draft(edited, fingerprint)
     for table in state.TABLES:
         editor.table_problems(slots[table], table, edited[table].reset_index(drop=True), problems)
     with status:
@@ -34,7 +39,7 @@ def main() -> None:
     with params_tab:
         editor.params(scn)
     with import_tab:
-        editor.imports()
+        editor_import.imports()
     with store_tab:
         library.manage_panel(with_save=False)
 

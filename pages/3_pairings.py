@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import cache, state, widgets
+from ui import state, widgets
 from ui.i18n import tr
 from ui.views import pairings
 
@@ -15,13 +15,16 @@ def main() -> None:
     st.caption(tr("pairings.intro", name=scn.name or tr("common.unnamed")))
     widgets.pending_edits_note()
     force = pairings.solver_settings()
-    entry = cache.get_entry(scn, force=force)
+    stable = pairings.stable_settings()
+    entry, previous = pairings.current_entry(scn, force, stable)
     if entry is None:
         return
     widgets.solve_outcome(entry.result)
     if not entry.result.has_solution:
         return
-    pairings.solve_facts(entry)
+    pairings.stable_note(entry)
+    pairings.solve_facts(entry, previous)
+    pairings.changes(entry, previous)
     pairings.pairings_table(entry)
     tabs = st.tabs([tr("pairings.tab_flows"), tr("pairings.tab_map"), tr("pairings.tab_counties"),
                     tr("pairings.tab_shadow")])

@@ -1,15 +1,15 @@
 """收益分配 Proceeds: money follows people (articles 17-18).
 
 The proceeds of the recommended pairings return to the producing counties; the page applies the allocation
-parameters of the working scenario (editable here, validated like the editor's parameter form), compares 2-4
-allocation rules side by side for one county or the whole province, and offers the allocation as CSV.
+parameters of the working scenario (editable here, validated like the editor's parameter form), leads with the plain
+verdict on equal benefit and the money per person by resettlement mode, compares 2-4 allocation rules for one county
+or the whole province (Gini and Lorenz curves one click deeper), and offers the allocation as CSV.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from planner.proceeds import compare_rules
-from ui import state, widgets
+from ui import cache, state, widgets
 from ui.i18n import tr
 from ui.views import proceeds
 
@@ -34,17 +34,16 @@ def main() -> None:
     if not result.has_solution:
         return
 
-    st.subheader(tr("proceeds.compare_title"))
     county, rules = proceeds.pickers(scn, result.pairings)
+    # the plain verdict and money per person first; the comparison of rules and inequality measures after
     proceeds.headline(scn, result.pairings, county)
     if not rules:
         st.info(tr("proceeds.rules_none"))
         return
     if len(rules) < 2:
         st.info(tr("proceeds.rules_too_few"))
-    metrics, modes, allocs = compare_rules(scn, result.pairings, rules, county=county)
-    proceeds.metrics(metrics, scn.param("proceeds", "rule"))
-    proceeds.rule_charts(modes, allocs, rules, county)
+    metrics, modes, allocs = cache.rule_comparison(scn, result.pairings, rules, county)
+    proceeds.compare(scn, metrics, modes, allocs, rules, county)
     detail, groups = proceeds.money_flow(scn, allocs, rules, county)
     proceeds.allocation(scn, result, groups, detail, county)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import ledger
-from ui import state, widgets
+from ui import cache, state, widgets
 from ui.i18n import lang, tr
 from ui.views import ledger as view
 
@@ -19,9 +19,9 @@ def main() -> None:
     result = view.solve_result(scn)
     if result is None:
         return
-    lots = ledger.lot_ledger(scn, result)
-    rec = ledger.county_reconciliation(scn, result)
-    expiry = ledger.unsold_at_expiry(scn, result)
+    lots = cache.shared(ledger.lot_ledger, scn, result)
+    rec = cache.shared(ledger.county_reconciliation, scn, result)
+    expiry = cache.shared(ledger.unsold_at_expiry, scn, result)
     if lots.empty:
         st.info(tr("qledger.no_lots"), icon=":material/info:")
     view.headline(rec, expiry)
@@ -32,11 +32,11 @@ def main() -> None:
     with tabs[0]:
         view.lots_tab(scn, result, lots)
     with tabs[1]:
-        view.years_tab(ledger.timeline(scn, result))
+        view.years_tab(cache.shared(ledger.timeline, scn, result))
     with tabs[2]:
-        view.deals_tab(ledger.deal_ledger(scn, result, lang()))
+        view.deals_tab(cache.shared(ledger.deal_ledger, scn, result, lang()))
     with tabs[3]:
-        view.payments_tab(ledger.payment_ledger(scn, result))
+        view.payments_tab(cache.shared(ledger.payment_ledger, scn, result))
     with tabs[4]:
         view.reconciliation_tab(rec)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from planner.audit import audit_record
 from ui import cache, state, widgets
 from ui.i18n import tr
 from ui.views import export
@@ -23,7 +22,7 @@ def main() -> None:
     st.subheader(tr("export.results_title"))
     if entry is not None:
         widgets.solve_outcome(entry.result)
-    export.result_files(scn, entry, localized, audit_record(scn, entry.result) if solved else None)
+    export.result_files(scn, entry, localized, cache.audit(scn, entry.result) if solved else None)
     export.documents(scn, entry)
     export.scenario_zip(scn)
     if solved:

@@ -39,7 +39,17 @@ def cmd_solve(args) -> int:
     scn, code = _checked_scenario(args.scenario)
     if scn is None:
         return code
-    result = solve(scn, solver=args.solver, time_limit=args.time_limit)
+    if args.near:  # a stable plan: the nearest to a reference plan within the tolerance of the optimum
+        from planner.model.stability import read_reference, solve_near
+
+        try:
+            reference = read_reference(args.near)
+        except Exception as exc:  # noqa: BLE001 - a bad reference file is reported, not raised
+            print(f"错误 ERROR: --near {args.near}: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        result = solve_near(scn, reference, args.tolerance, solver=args.solver, time_limit=args.time_limit)
+    else:
+        result = solve(scn, solver=args.solver, time_limit=args.time_limit)
     out = _make_out(args.out)
     if out is None:
         return EXIT_FAILED
@@ -74,16 +84,24 @@ def cmd_solve(args) -> int:
     # Documents to hand on (articles 10, 14, 16): the plan report (Word), the Excel workbook, the ledger and one
     # agreement sheet per pairing (Word, with Markdown copies and an index).
     from planner.export import write_agreements, write_report, write_workbook
+    from planner.export.common import Facts
     from planner.ledger import ledger, lot_ledger
 
-    write_report(scn, result, out / "report.docx", allocation=alloc, lang=args.lang, report=report)
-    write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc, report=report)
+    facts = Facts.of(scn, result.pairings)  # what every document reads (the content hash among it), read once
+    figure = None
+    if args.map:  # the plan on the map of Jilin (1-3 s to render; --no-map leaves it out)
+        from planner.export.map_image import plan_map_png
+
+        figure = plan_map_png(scn, result, args.lang)
+    write_report(scn, result, out / "report.docx", allocation=alloc, lang=args.lang, report=report, facts=facts,
+                 figure=figure)
+    write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc, report=report, facts=facts)
     # ledger.csv reconciles to the lot when the scenario has lots (the county ledger goes to ledger_counties.csv).
     lot_rows = lot_ledger(scn, result)
     if len(lot_rows):
         write_csv(lot_rows, out / "ledger.csv", audit)
     write_csv(ledger(scn, result, args.lang), out / ("ledger_counties.csv" if len(lot_rows) else "ledger.csv"), audit)
-    write_agreements(scn, result, out / "agreements", args.lang)
+    write_agreements(scn, result, out / "agreements", args.lang, facts=facts)
     write_json(summary, out / "summary.json")
     t = result.totals
     print(f"{result.status}: {t['pairings']} pairings, {t['quota_matched_mu']:.1f} 亩, "
@@ -92,6 +110,20 @@ def cmd_solve(args) -> int:
     if result.status == "failed":
         print(f"求解失败 Solver failed: {result.message}", file=sys.stderr)
         return EXIT_FAILED
+    if not result.has_solution:
+        print("未找到方案：时间限制内求解器没有找到任何方案，请放宽时间限制。 No plan: the solver found none within the "
+              "time limit; raise the time limit.", file=sys.stderr)
+        return EXIT_FAILED
+    if result.status == "time_limit":
+        gap = result.mip_gap
+        if gap is not None:
+            print(f"时间限制已到：方案与最优可能方案相差不超过 {100 * gap:.2f}%。 Time limit reached: within "
+                  f"{100 * gap:.2f} % of the best possible plan.", file=sys.stderr)
+        else:
+            print(f"时间限制已到：方案未经证明为最优（已匹配 {t['quota_matched_mu']:.1f} 亩，最多可匹配 "
+                  f"{min(t['surplus_offered_mu'], t['demand_mu']):.1f} 亩）。 Time limit reached: the plan is not "
+                  f"proven optimal ({t['quota_matched_mu']:.1f} of at most "
+                  f"{min(t['surplus_offered_mu'], t['demand_mu']):.1f} 亩 matched).", file=sys.stderr)
     return EXIT_OK
 
 
@@ -256,6 +288,17 @@ def cmd_robust(args) -> int:
     return EXIT_OK if rob.n_solved == args.runs else EXIT_FAILED
 
 
+def _time_limit(text: str) -> float:
+    """--time-limit: a positive, finite number of seconds (0, negative and nan are refused)."""
+    from planner.model.pipeline import check_time_limit
+
+    try:
+        return check_time_limit(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"时间限制须为正的秒数 the time limit must be a positive number of seconds, "
+                                         f"not {text!r}") from None
+
+
 def _solver_name(text: str) -> str:
     from planner.model import SOLVERS, known_solver
 
@@ -263,6 +306,18 @@ def _solver_name(text: str) -> str:
         raise argparse.ArgumentTypeError(f"unknown solver {text!r}: use {' or '.join(SOLVERS)}, or a solver PuLP finds "
                                          "installed")
     return text
+
+
+def _tolerance(text: str) -> float:
+    """--tolerance: the share of the objective a stable plan may give up, in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"容差须为 [0, 1) 之间的比例（0.001 即 0.1%） the tolerance is a share of the "
+                                         f"objective in [0, 1), e.g. 0.001 = 0.1 %, not {text!r}")
+    return value
 
 
 def main(argv=None) -> int:
@@ -277,15 +332,21 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--solver", type=_solver_name, default="highs",
                    help="highs (default) | cbc | any solver PuLP finds installed (e.g. GUROBI_CMD, CPLEX_CMD)")
-    p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    p.add_argument("--time-limit", type=_time_limit, default=None, dest="time_limit")
+    p.add_argument("--no-map", action="store_false", dest="map",
+                   help="leave the map out of report.docx (it takes 1-3 s to render)")
     p.add_argument("--write-lp", default=None, dest="write_lp", metavar="FILE",
                    help="also write the PuLP model as an LP file")
+    p.add_argument("--near", default=None, metavar="PAIRINGS_CSV",
+                   help="keep the plan close to this pairings.csv: fewest 亩 changed within --tolerance of the optimum")
+    p.add_argument("--tolerance", type=_tolerance, default=0.001,
+                   help="with --near: relative loss of objective accepted (default 0.001 = 0.1 %%)")
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("compare", help="compare 2-4 scenario folders (the first is the base)")
     p.add_argument("scenarios", nargs="+")
     p.add_argument("--out", required=True)
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
-    p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    p.add_argument("--time-limit", type=_time_limit, default=None, dest="time_limit")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("sweep", help="solve once per value of one parameter and write KPIs and pairings per step")
     p.add_argument("scenario")
@@ -297,7 +358,7 @@ def main(argv=None) -> int:
     g.add_argument("--range", nargs=3, metavar=("START", "STOP", "STEPS"), help="STEPS evenly spaced values")
     p.add_argument("--out", required=True)
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
-    p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    p.add_argument("--time-limit", type=_time_limit, default=None, dest="time_limit")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("robust", help="Monte Carlo: perturb prices and quantities, count how often each pairing holds")
     p.add_argument("scenario")
@@ -309,7 +370,7 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=None, help="processes (default: up to 2 when worthwhile)")
     p.add_argument("--out", required=True)
     p.add_argument("--solver", choices=["highs", "cbc"], default="highs")
-    p.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+    p.add_argument("--time-limit", type=_time_limit, default=None, dest="time_limit")
     p.set_defaults(func=cmd_robust)
     args = parser.parse_args(argv)
     if args.command == "compare" and not 2 <= len(args.scenarios) <= 4:

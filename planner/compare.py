@@ -11,6 +11,7 @@ import pandas as pd
 
 from planner import i18n, schema
 from planner.model import SolveResult, by_pair
+from planner.model.stability import changed_mu
 from planner.proceeds import allocate
 from planner.scenario import Scenario, cell_text, text_table
 
@@ -142,3 +143,38 @@ def _diff_pairings(a: pd.DataFrame, b: pd.DataFrame, label: str) -> pd.DataFrame
              "quota_change_mu", "price_wan_per_mu_base", "price_wan_per_mu_other"]].copy()
     out.insert(0, "scenario", label)
     return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- one scenario, solved again
+
+# Headline figures the Pairings page shows with their change since the previous plan; labels are kpi.<name>.
+DELTA_KPIS = ("quota_matched_mu", "proceeds_wan", "unmet_demand_mu", "pairings", "surplus_offered_mu", "demand_mu")
+
+
+@dataclass
+class PlanDelta:
+    """What changed between two plans of one scenario (before an edit and after it)."""
+
+    kpis: pd.DataFrame  # kpi, before, after, delta (one row per DELTA_KPIS)
+    pairings: pd.DataFrame  # as Comparison.pairings (change: added | removed | changed | price_changed), pair level
+    changed_mu: float  # Σ |quota after − quota before| over county pairs: how many 亩 the new plan moves
+
+    def counts(self) -> dict[str, int]:
+        """Pairings added / removed / changed in quota / changed in price only."""
+        vc = self.pairings["change"].value_counts()
+        return {c: int(vc.get(c, 0)) for c in ("added", "removed", "changed", "price_changed")}
+
+    def is_empty(self) -> bool:
+        return self.pairings.empty and not (self.kpis["delta"].abs() > 1e-9).any()
+
+
+def plan_delta(before: SolveResult, after: SolveResult) -> PlanDelta:
+    """The change from `before` to `after`: headline figures with their deltas and the pairings added, removed or
+    changed in quota or price (pair by pair over lots and years, as the compare page counts them)."""
+    rows = []
+    for k in DELTA_KPIS:
+        a, b = float(before.totals.get(k, np.nan)), float(after.totals.get(k, np.nan))
+        rows.append({"kpi": k, "before": a, "after": b, "delta": b - a})
+    kpi_df = pd.DataFrame(rows, columns=["kpi", "before", "after", "delta"])
+    pairings = _diff_pairings(before.pairings, after.pairings, "").drop(columns=["scenario"])
+    return PlanDelta(kpi_df, pairings, changed_mu(after.pairings, before.pairings))

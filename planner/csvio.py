@@ -1,8 +1,10 @@
 """Reading and writing CSV the way staff's Excel does: a leaf module every part of the planner may use.
 
 Reading: files may be UTF-8 (with or without BOM) or GB18030/GBK, which is what Excel on Chinese Windows writes;
-`decode_bytes` detects which and refuses binary files. `parse_csv_text` gives raw string tables and never judges
-them (`planner.validate` does).
+`decode_bytes` detects which and refuses binary files. `read_csv_stream` (and `read_csv_file`) decode and parse in
+chunks and refuse a file as soon as it passes a row, empty-line, column or line-length limit, so a hostile file
+never fills memory (issue 17). `parse_csv_text` gives raw string tables and never judges them (`planner.validate`
+does). `parse_number` is the one reading of a number in a cell (ambiguous separators refused, never guessed).
 
 Writing: `csv_bytes` gives UTF-8 with BOM and CRLF (Excel on Chinese Windows opens it directly); text that a
 spreadsheet would run as a formula (=, +, -, @ ...) gets a leading apostrophe, so it stays visible text, and
@@ -12,9 +14,11 @@ Imports nothing from the planner, so nothing here can take part in an import cyc
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import math
 import re
 from pathlib import Path
 
@@ -56,33 +60,130 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
                             "Unknown text encoding (expected UTF-8 or GBK/GB18030).") from exc
 
 
-def parse_csv_text(text: str) -> pd.DataFrame:
+def parse_csv_text(text: str, max_rows: int | None = None) -> pd.DataFrame:
     """CSV text -> DataFrame of stripped strings ('' = blank); headers lower-cased and stripped."""
     if not text.strip():
         raise FileReadError("文件为空。", "The file is empty.")
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        return frame_from_rows(csv.reader(io.StringIO(text, newline="")), max_rows)
     except csv.Error as exc:
         raise FileReadError(f"CSV 格式错误：{exc}", f"Malformed CSV: {exc}") from exc
-    numbered = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
-    if not numbered:
+
+
+def read_csv_file(path: Path, max_rows: int | None = None) -> tuple[pd.DataFrame, str]:
+    """Read a CSV file to raw strings, line by line; returns the table and the detected encoding."""
+    return read_csv_stream(lambda: open(path, "rb"), max_rows)
+
+
+# --------------------------------------------------------------------------- bounded, streaming reading
+
+# A scenario table is refused early, before memory grows, when it passes one of these (issue 17). Tables get their
+# own row limits from planner.scenario.MAX_ROWS; this default covers any other caller.
+DEFAULT_MAX_ROWS = 200_000
+MAX_BLANK_ROWS = 10_000     # empty lines (or rows of empty cells) in one file: more is a broken export, not data
+MAX_COLUMNS = 1_000         # a scenario table has ~20; every row is padded to the header's width
+MAX_LINE_CHARS = 1_000_000  # one CSV line (a row of 20 columns is well under 1 KB)
+_CHUNK_BYTES = 1 << 16
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class LimitError(FileReadError):
+    """A file refused for its size while it was being read. This module imports nothing from the planner, so the
+    message is named, not written: `code` is the locale key `limits.<code>` and `fmt` fills it
+    (`planner.scenario.localized` turns it into the bilingual message)."""
+
+    def __init__(self, code: str, **fmt):
+        self.code, self.fmt = code, fmt
+        super().__init__(f"limits.{code}", f"limits.{code}")
+
+
+def read_csv_stream(open_binary, max_rows: int | None = None) -> tuple[pd.DataFrame, str]:
+    """CSV from a binary stream, decoded and parsed in chunks so that no more than the rows kept are ever held:
+    UTF-8 (BOM or not), else GB18030 (a second pass; `open_binary` is called once per pass and must give a fresh
+    stream). Raises FileReadError, or LimitError above the row, blank-row, column or line-length limits."""
+    with open_binary() as fh:
+        head = fh.read(4)
+    if head.startswith(b"PK\x03\x04"):
+        raise FileReadError("这是 Excel/压缩文件，不是 CSV：请另存为 CSV，或在网页上导入 Excel。",
+                            "This is an Excel/zip file, not CSV: save it as CSV or import it as Excel in the app.")
+    if not head:
         raise FileReadError("文件为空。", "The file is empty.")
-    # Cells this planner wrote formula-safe ("'=x", see safe_cell) read back as typed ("=x").
-    header = [unsafe_cell(h.strip().lstrip("\ufeff").strip()).lower() for h in numbered[0][1]]
-    width = len(header)
-    body = []
-    row_numbers = []  # as a spreadsheet shows them: the header is row 1
-    overflow_rows = []  # spreadsheet row numbers with more cells than the header
-    for line_no, r in numbered[1:]:
+    bom = head.startswith(b"\xef\xbb\xbf")
+    for encoding in ("utf-8-sig",) if bom else ("utf-8", "gb18030"):
+        try:
+            with open_binary() as fh:
+                return frame_from_rows(csv.reader(_text_lines(fh, encoding)), max_rows), encoding
+        except UnicodeDecodeError as exc:
+            if bom:
+                raise FileReadError(f"UTF-8 编码错误（字节 {exc.start}）。", f"Invalid UTF-8 at byte {exc.start}.") from exc
+        except csv.Error as exc:
+            raise FileReadError(f"CSV 格式错误：{exc}", f"Malformed CSV: {exc}") from exc
+    raise FileReadError("无法识别文件编码（应为 UTF-8 或 GBK/GB18030）。",
+                        "Unknown text encoding (expected UTF-8 or GBK/GB18030).")
+
+
+def _text_lines(fh, encoding: str):
+    """Lines of a binary stream, each with its line end (CRLF, LF or a lone CR, as `newline=""` reads them)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    done, pending = 0, ""
+    while True:
+        data = fh.read(_CHUNK_BYTES)
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            exc.start += done  # where in the file, not in the chunk
+            raise
+        done += len(data)
+        if "\x00" in text:  # a crash can leave a NUL-filled tail after good text
+            raise FileReadError("文件是二进制内容，无法作为文本读取。", "The file is binary and cannot be read as text.")
+        pending += text
+        start = 0
+        for m in _LINE_END.finditer(pending):
+            if data and m.end() == len(pending) and m.group() == "\r":
+                break  # a CR at the end of a chunk may be the first half of CRLF
+            yield pending[start:m.end()]
+            start = m.end()
+        pending = pending[start:]
+        if len(pending) > MAX_LINE_CHARS:
+            raise LimitError("line_too_long", limit=f"{MAX_LINE_CHARS:,}")
+        if not data:
+            if pending:
+                yield pending
+            return
+
+
+def frame_from_rows(rows, max_rows: int | None) -> pd.DataFrame:
+    """Records (lists of cell texts) -> the raw table, refusing it as soon as it passes a limit."""
+    max_rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows
+    header: list[str] | None = None
+    body: list[list[str]] = []
+    row_numbers: list[int] = []  # as a spreadsheet shows them: the header is row 1
+    overflow_rows: list[int] = []  # spreadsheet row numbers with more cells than the header
+    blank = 0
+    for line_no, r in enumerate(rows, start=1):
+        if len(r) > MAX_COLUMNS and any(c.strip() for c in r[MAX_COLUMNS:]):
+            raise LimitError("too_many_columns", row=line_no, limit=f"{MAX_COLUMNS:,}")
+        if not any(c.strip() for c in r):
+            blank += 1
+            if blank > MAX_BLANK_ROWS:
+                raise LimitError("blank_rows", row=line_no, limit=f"{MAX_BLANK_ROWS:,}")
+            continue
+        if header is None:
+            # Cells this planner wrote formula-safe ("'=x", see safe_cell) read back as typed ("=x").
+            header = [unsafe_cell(h.strip().lstrip("\ufeff").strip()).lower() for h in r[:MAX_COLUMNS]]
+            continue
+        if len(body) >= max_rows:
+            raise LimitError("too_many_rows", row=line_no, limit=f"{max_rows:,}")
+        width = len(header)
         row_numbers.append(line_no)
-        r = [unsafe_cell(c.strip()) for c in r]
+        if any(c.strip() for c in r[width:]):
+            overflow_rows.append(line_no)
+        r = [unsafe_cell(c.strip()) for c in r[:width]]
         if len(r) < width:
             r = r + [""] * (width - len(r))
-        elif len(r) > width:
-            if any(r[width:]):
-                overflow_rows.append(line_no)
-            r = r[:width]
         body.append(r)
+    if header is None:
+        raise FileReadError("文件为空。", "The file is empty.")
     # Blank header cells get placeholder names so the columns are kept, not merged.
     seen: dict[str, int] = {}
     names = []
@@ -103,11 +204,47 @@ def parse_csv_text(text: str) -> pd.DataFrame:
     return df
 
 
-def read_csv_file(path: Path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV file to raw strings; returns the table and the detected encoding."""
-    data = Path(path).read_bytes()
-    text, encoding = decode_bytes(data)
-    return parse_csv_text(text), encoding
+# --------------------------------------------------------------------------- numbers in cells
+
+class AmbiguousNumber(ValueError):
+    """A cell that reads as different numbers under different conventions ("1.234,5", "12,5", "1_000")."""
+
+
+# Thousands separators are read only where they cannot mean anything else: a comma (or the full-width ，) between
+# groups of exactly three digits, with "." as the decimal point ("1,234", "1,234.5", "12,345,678"). A comma that
+# might be a decimal comma ("12,5", "1.234,5") and Python's "1_000" are refused, never guessed.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?([eE][+-]?\d+)?")
+
+
+def parse_number(value) -> float | None:
+    """The one reading of a number in a cell: None for blank; a finite float; ValueError for text that is not a
+    number, AmbiguousNumber (a ValueError) for separators that could mean two numbers. Typed numbers pass through."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        if value is None:
+            return None
+        raise ValueError(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        number = float(value)
+        if math.isnan(number):
+            return None
+        if not math.isfinite(number):
+            raise ValueError(value)
+        return number
+    if value is pd.NA or value is pd.NaT:
+        return None
+    text = str(value).strip().replace("，", ",")
+    if not text:
+        return None
+    if "_" in text:
+        raise AmbiguousNumber(value)
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise AmbiguousNumber(value)
+        text = text.replace(",", "")
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
 
 
 # --------------------------------------------------------------------------- formula-safe cells
@@ -198,5 +335,7 @@ def _json_default(o):
     return str(o)
 
 
-__all__ = ["FileReadError", "decode_bytes", "parse_csv_text", "read_csv_file", "FORMULA_START", "safe_cell",
-           "unsafe_cell", "AUDIT_COLUMNS", "with_audit", "csv_bytes", "write_csv", "write_json"]
+__all__ = ["FileReadError", "LimitError", "decode_bytes", "parse_csv_text", "read_csv_file", "read_csv_stream",
+           "frame_from_rows", "DEFAULT_MAX_ROWS", "MAX_BLANK_ROWS", "MAX_COLUMNS", "MAX_LINE_CHARS",
+           "AmbiguousNumber", "parse_number", "FORMULA_START", "safe_cell", "unsafe_cell", "AUDIT_COLUMNS",
+           "with_audit", "csv_bytes", "write_csv", "write_json"]

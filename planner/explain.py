@@ -87,6 +87,10 @@ class _Limits:
         self.cheapest = ok.groupby("buyer_code")["price"].min().to_dict() if len(ok) else {}
         self.min_lot = float(scn.param("rules", "min_lot_mu") or 0.0) if result.is_mip else 0.0
         self.room = self._buyer_room(scn, result) if self.min_lot > 0 else {}
+        # Each seller's reason reads the limits of every buyer it may pair with (and each buyer's, of its sellers):
+        # read once per county, not once per pair.
+        self._buyer_limits: dict[str, set[str]] = {}
+        self._seller_closed: dict[str, bool] = {}
 
     def _buyer_room(self, scn: Scenario, result: SolveResult) -> dict[str, float]:
         """亩 a buyer could still take as the plan stands: unmet demand, capped by its construction and cultivated
@@ -120,11 +124,14 @@ class _Limits:
 
     def buyer_limits(self, code: str) -> set[str]:
         """The buyer's used-up limits (kinds of LIMIT_KINDS): demand and budget as printed, the others as model rows."""
-        kinds = {k for k in self.rows.get(code, ()) if k in LIMIT_KINDS}
-        if _used_up(self.unmet.get(code, 0.0)):
-            kinds.add("demand")
-        if self.budget_used_up(code):
-            kinds.add("budget")
+        kinds = self._buyer_limits.get(code)
+        if kinds is None:
+            kinds = {k for k in self.rows.get(code, ()) if k in LIMIT_KINDS}
+            if _used_up(self.unmet.get(code, 0.0)):
+                kinds.add("demand")
+            if self.budget_used_up(code):
+                kinds.add("budget")
+            self._buyer_limits[code] = kinds
         return kinds
 
     def rounding_left(self, code: str, kind: str, left: float) -> bool:
@@ -145,14 +152,59 @@ class _Limits:
 
     def seller_closed(self, code: str) -> bool:
         """The seller can sell no more: sold out or its partner limit is reached."""
-        return self.sold_out(code) or "partners_seller" in self.rows.get(code, ())
+        closed = self._seller_closed.get(code)
+        if closed is None:
+            closed = self._seller_closed[code] = self.sold_out(code) or "partners_seller" in self.rows.get(code, ())
+        return closed
+
+
+class _Pairs:
+    """Some candidate pairs as plain arrays, one per column, with their row positions in the candidate table.
+
+    The reasons read a few columns of each county's pairs; a DataFrame per county (and its filters) cost most of
+    the explanations' time on a national-sized plan."""
+
+    COLUMNS = ("seller_code", "buyer_code", "admissible", "quota_mu", "price", "hi", "lo")
+
+    def __init__(self, cols: dict[str, np.ndarray], rows: np.ndarray, table: pd.DataFrame):
+        self.cols, self.rows, self.table = cols, rows, table
+
+    @classmethod
+    def of(cls, cand: pd.DataFrame) -> _Pairs:
+        cols = {c: cand[c].to_numpy(dtype=object) if c.endswith("_code") else cand[c].to_numpy()
+                for c in cls.COLUMNS if c in cand.columns}
+        return cls(cols, np.arange(len(cand)), cand)
+
+    def __getitem__(self, col: str) -> np.ndarray:
+        return self.cols[col]
+
+    def __contains__(self, col: str) -> bool:
+        return col in self.cols
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def empty(self) -> bool:
+        return len(self.rows) == 0
+
+    def take(self, positions) -> _Pairs:
+        """The pairs at `positions` (indices or a boolean mask)."""
+        return _Pairs({c: v[positions] for c, v in self.cols.items()}, self.rows[positions], self.table)
+
+    def reasons(self) -> pd.Series:
+        """Why each pair is not admissible, as the candidate table states it."""
+        return self.table["reason"].iloc[self.rows]
 
 
 def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     """One row per county: reason code and text in Chinese and English."""
     cand = result.candidates
     limits = _Limits(scn, result)
-    moved = cand[cand["quota_mu"] >= MU_TOL] if "quota_mu" in cand.columns else cand.iloc[0:0]
+    pairs = _Pairs.of(cand)
+    moved = pairs.take(pairs["quota_mu"] >= MU_TOL) if "quota_mu" in pairs else pairs.take(slice(0, 0))
+    moved_by_seller = pd.Series(np.arange(len(moved))).groupby(moved["seller_code"], sort=False).indices \
+        if len(moved) else {}
     names = dict(zip(scn.counties["code"].astype(str), scn.counties["name"]))
     quality_rule = scn.param("rules", "quality_rule")
     objective = scn.param("rules", "objective")
@@ -165,7 +217,8 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     # Computed once, not per county: a national plan has thousands of pairings.
     adjusted = pairings[pairings["plan_adjustment_mu"] >= MU_TOL] if "plan_adjustment_mu" in pairings.columns \
         else pairings.iloc[0:0]
-    by_buyer = {str(b): df for b, df in pairings.groupby(pairings["buyer_code"].astype(str))} if len(pairings) else {}
+    adjusting = set(adjusted["seller_code"].astype(str)) | set(adjusted["buyer_code"].astype(str))
+    by_buyer = _pairings_by_buyer(pairings)
     for rec in result.counties.to_dict("records"):
         code = rec["code"]
         role = rec["role"]
@@ -176,13 +229,14 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
             if rec["surplus_mu"] > 0 and not rec["eligible_seller"]:
                 parts.append(_reason("not_eligible"))
             if role in ("seller", "both"):
-                parts.append(_seller_reason(rec, cand.iloc[seller_rows.get(code, no_rows)], limits))
+                parts.append(_seller_reason(rec, pairs.take(seller_rows.get(code, no_rows)), limits))
             if role in ("buyer", "both"):
-                parts.append(_buyer_reason(rec, cand.iloc[buyer_rows.get(code, no_rows)], limits, moved, objective))
+                parts.append(_buyer_reason(rec, pairs.take(buyer_rows.get(code, no_rows)), limits, moved,
+                                           moved_by_seller, objective))
             if not parts:
                 parts.append(_reason("none"))
-            notes = (_adjustment_notes(code, adjusted, names) if len(adjusted) else []) + \
-                (_quality_notes(code, by_buyer[code], names, quality_rule) if code in by_buyer else [])
+            notes = (_adjustment_notes(code, adjusted, names) if code in adjusting else []) + \
+                (_quality_notes(by_buyer[code], names, quality_rule) if code in by_buyer else [])
         rows.append({"code": code, "name": rec["name"], "role": role,
                      "reason_code": ";".join(p[0] for p in parts),
                      "reason_zh": "".join([p[1] for p in parts] + [n[0] for n in notes]),
@@ -190,16 +244,16 @@ def explain_counties(scn: Scenario, result: SolveResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["code", "name", "role", "reason_code", "reason_zh", "reason_en"])
 
 
-def _blocked_detail(pairs: pd.DataFrame) -> tuple[str, str]:
-    counts = [(r, n) for r, n in pairs["reason"].value_counts().items() if r in BLOCK_REASONS]
+def _blocked_detail(pairs: _Pairs) -> tuple[str, str]:
+    counts = [(r, n) for r, n in pairs.reasons().value_counts().items() if r in BLOCK_REASONS]
     return _counted("reason_block", counts) if counts else i18n.both("reason_block.none")
 
 
-def _seller_reason(rec, pairs: pd.DataFrame, limits: _Limits) -> tuple[str, str, str]:
+def _seller_reason(rec, pairs: _Pairs, limits: _Limits) -> tuple[str, str, str]:
     left = rec["unsold_mu"]
     if _used_up(left):
         return _reason("fully_sold")
-    ok = pairs[pairs["admissible"]]
+    ok = pairs.take(pairs["admissible"])
     if ok.empty:
         return _reason("no_partner_seller", detail=_blocked_detail(pairs))
     if "partners_seller" in limits.rows.get(rec["code"], set()):
@@ -212,15 +266,17 @@ def _seller_reason(rec, pairs: pd.DataFrame, limits: _Limits) -> tuple[str, str,
         for kinds in full:
             for kind in kinds:
                 counts[kind] = counts.get(kind, 0) + 1
-        return _reason("buyers_full", left=_fmt(left), detail=_counted("reason_limit", counts.items()))
+        # in the order of LIMIT_KINDS, not of a set (which changes from one run to the next)
+        ordered = sorted(counts.items(), key=lambda kv: LIMIT_KINDS.index(kv[0]))
+        return _reason("buyers_full", left=_fmt(left), detail=_counted("reason_limit", ordered))
     open_buyers = [b for b, kinds in zip(ok["buyer_code"], full) if not kinds]
-    trading = ok.loc[ok["quota_mu"] >= MU_TOL, "buyer_code"] if "quota_mu" in ok else []
+    trading = ok["buyer_code"][ok["quota_mu"] >= MU_TOL] if "quota_mu" in ok else []
     if limits.lot_too_small(left, open_buyers, limits.room, trading):
         return _reason("min_lot", left=_fmt(left), lot=_fmt(limits.min_lot))
     return _reason("not_chosen", left=_fmt(left))
 
 
-def _buyer_reason(rec, pairs: pd.DataFrame, limits: _Limits, moved: pd.DataFrame,
+def _buyer_reason(rec, pairs: _Pairs, limits: _Limits, moved: _Pairs, moved_by_seller: dict,
                   objective: str) -> tuple[str, str, str]:
     code = rec["code"]
     left = rec["unmet_mu"]
@@ -228,7 +284,7 @@ def _buyer_reason(rec, pairs: pd.DataFrame, limits: _Limits, moved: pd.DataFrame
         return _reason("fully_met")
     if limits.budget_used_up(code):
         return _reason("budget", left=_fmt(left), budget=_fmt(limits.budget[code]))
-    ok = pairs[pairs["admissible"]]
+    ok = pairs.take(pairs["admissible"])
     if ok.empty:
         return _reason("no_partner_buyer", detail=_blocked_detail(pairs))
     own = limits.buyer_limits(code)
@@ -243,18 +299,19 @@ def _buyer_reason(rec, pairs: pd.DataFrame, limits: _Limits, moved: pd.DataFrame
     # lot sizes); outbid only when every such seller is sold out and sold to some other buyer.
     open_sellers = [s for s in ok["seller_code"] if not limits.seller_closed(s)]
     if open_sellers:
-        trading = ok.loc[ok["quota_mu"] >= MU_TOL, "seller_code"] if "quota_mu" in ok else []
+        trading = ok["seller_code"][ok["quota_mu"] >= MU_TOL] if "quota_mu" in ok else []
         if limits.lot_too_small(min(left, limits.room.get(code, left)), open_sellers, limits.unsold, trading):
             return _reason("min_lot", "min_lot_buyer", left=_fmt(left), lot=_fmt(limits.min_lot))
         return _reason("not_chosen", "not_chosen_buyer", left=_fmt(left))
-    sellers = set(ok["seller_code"])
-    to_others = moved[moved["seller_code"].isin(sellers) & (moved["buyer_code"] != code)]
+    sold = [moved_by_seller[s] for s in set(ok["seller_code"]) if s in moved_by_seller]  # what its sellers moved
+    to_others = moved.take(np.sort(np.concatenate(sold))) if sold else moved.take(slice(0, 0))
+    to_others = to_others.take(to_others["buyer_code"] != code)
     if to_others.empty:
         return _reason("supply_short", left=_fmt(left))
     return _reason("outbid", left=_fmt(left), who=i18n.both(f"reason_outbid.{_outbid_why(ok, to_others, objective)}"))
 
 
-def _outbid_why(own_pairs: pd.DataFrame, to_others: pd.DataFrame, objective: str) -> str:
+def _outbid_why(own_pairs: _Pairs, to_others: _Pairs, objective: str) -> str:
     """'better_<objective>' when some seller's quota went where it scores more under the objective, else 'equal'."""
     if objective == "volume":
         return "equal"
@@ -281,24 +338,32 @@ def _adjustment_notes(code: str, pairings: pd.DataFrame, names: dict) -> list[tu
         for b, items in changes.items()]
 
 
-def _quality_notes(code: str, pairings: pd.DataFrame, names: dict, quality_rule: str) -> list[tuple[str, str]]:
-    """Article 4(二) on the buyer's reason: pairs a grade is missing for (when a quality rule is on), or pairs whose
-    reclaimed farmland is worse than the farmland taken (when the rule is off)."""
+def _pairings_by_buyer(pairings: pd.DataFrame) -> dict[str, list[dict]]:
+    """Per buyer, its first pairing with each seller (seller, quality check, both grades), in plan order."""
     if "quality_check" not in pairings.columns or pairings.empty:
-        return []
-    mine = pairings[pairings["buyer_code"] == code].drop_duplicates("seller_code")
+        return {}
+    out: dict[str, dict[str, dict]] = {}
+    cols = ["seller_code", "buyer_code", "quality_check", "reclaimed_grade", "occupied_grade"]
+    for r in pairings[cols].astype({"seller_code": object, "buyer_code": object,
+                                    "quality_check": object}).to_dict("records"):
+        out.setdefault(str(r["buyer_code"]), {}).setdefault(r["seller_code"], r)
+    return {b: list(by_seller.values()) for b, by_seller in out.items()}
+
+
+def _quality_notes(mine: list[dict], names: dict, quality_rule: str) -> list[tuple[str, str]]:
+    """Article 4(二) on the buyer's reason: pairs a grade is missing for (when a quality rule is on), or pairs whose
+    reclaimed farmland is worse than the farmland taken (when the rule is off). `mine`: the buyer's first pairing
+    with each seller (_pairings_by_buyer)."""
     if quality_rule in ("pair", "aggregate"):
-        unchecked = mine[mine["quality_check"] == "unchecked"]
-        if len(unchecked):
-            return [_note("quality_unchecked", pairs=_joined([(names.get(s, s),) * 2
-                                                              for s in unchecked["seller_code"]]))]
+        unchecked = [r["seller_code"] for r in mine if r["quality_check"] == "unchecked"]
+        if unchecked:
+            return [_note("quality_unchecked", pairs=_joined([(names.get(s, s),) * 2 for s in unchecked]))]
         return []
-    worse = mine[mine["quality_check"] == "worse"]
-    if worse.empty:
+    worse = [r for r in mine if r["quality_check"] == "worse"]
+    if not worse:
         return []
-    items = [i18n.both("reason_note.quality_worse_item", seller=names.get(s, s), reclaimed=_fmt(g_s),
-                       occupied=_fmt(g_b))
-             for s, g_s, g_b in zip(worse["seller_code"], worse["reclaimed_grade"], worse["occupied_grade"])]
+    items = [i18n.both("reason_note.quality_worse_item", seller=names.get(r["seller_code"], r["seller_code"]),
+                       reclaimed=_fmt(r["reclaimed_grade"]), occupied=_fmt(r["occupied_grade"])) for r in worse]
     return [_note("quality_worse", pairs=_joined(items))]
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner import schema
+from planner.csvio import parse_number
 from planner.i18n import choice_label, has_key, t
 from planner.model.market import supply_counties
 
@@ -123,12 +124,14 @@ def blank(value) -> bool:
 
 
 def number(value, default: float = 0.0) -> float:
-    """A cell as a float; `default` for blank or non-numeric."""
+    """A cell as a float; `default` for blank, non-numeric or ambiguous text (the one reading: csvio.parse_number)."""
+    if isinstance(value, float):
+        return default if not math.isfinite(value) else value
     try:
-        x = float(value)
+        x = parse_number(value)
     except (TypeError, ValueError):
         return default
-    return default if math.isnan(x) else x
+    return default if x is None else x
 
 
 def text(value) -> str:

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,21 +20,68 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from planner import schema
+from planner import i18n, schema
 # The CSV reader and writer live in planner.csvio; FileReadError, decode_bytes, parse_csv_text and read_csv_file are
-# also reached through this module by validate, uploads, the editor page and the tests.
-from planner.csvio import FileReadError, csv_bytes, decode_bytes, parse_csv_text, read_csv_file  # noqa: F401
+# also reached through this module by validate, uploads, the editor page and the tests. parse_number is the one
+# reading of a number in a cell (planner.csvio.parse_number).
+from planner.csvio import (FileReadError, LimitError, csv_bytes, decode_bytes, parse_csv_text,  # noqa: F401
+                           parse_number, read_csv_file)
 
 TOML_NAME = "scenario.toml"
 
+# Rows per table above which a file is refused while it is read (issue 17), each far above a national scenario:
+# 2,844 county-level divisions; ~10,000 quota lots; pairs.csv holds pair overrides, exclusions and deals (bench
+# national: 160 rows), and 500,000 rows still give a band to every pair of any province or to a fifth of all
+# 800 x 2,800 national pairs; relocation groups by village; demand by county and year; payments by deal and
+# milestone. DEFAULT_MAX_ROWS (planner.csvio) covers anything else.
+MAX_ROWS = {"counties": 20_000, "pairs": 500_000, "relocation": 500_000, "lots": 200_000, "demand": 200_000,
+            "payments": 200_000}
+MAX_TOML_BYTES = 1_000_000  # scenario.toml holds a few dozen parameters
+MAX_TOML_DEPTH = 8  # the document, [section], key, list, code: 4 levels; deeper is refused, never recursed into
+
+
+def localized(exc: FileReadError) -> FileReadError:
+    """A LimitError (which planner.csvio names by code only) with its bilingual message; others as they are."""
+    if isinstance(exc, LimitError):
+        return FileReadError(*i18n.both(f"limits.{exc.code}", **exc.fmt))
+    return exc
+
 
 def read_toml_file(path: Path) -> dict:
-    data = Path(path).read_bytes()
-    text, _ = decode_bytes(data)
+    path = Path(path)
+    if path.stat().st_size > MAX_TOML_BYTES:
+        raise localized(LimitError("toml_too_large", limit=f"{MAX_TOML_BYTES:,}"))
+    text, _ = decode_bytes(path.read_bytes())
+    return parse_toml_text(text)
+
+
+def parse_toml_text(text: str) -> dict:
+    """scenario.toml text -> dict; broken or absurdly nested TOML is a FileReadError, never a RecursionError (the
+    standard parser recurses once per nesting level, and so would every copy, hash and message of the result)."""
+    if len(text) > MAX_TOML_BYTES:
+        raise localized(LimitError("toml_too_large", limit=f"{MAX_TOML_BYTES:,}"))
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FileReadError(f"TOML 格式错误：{exc}", f"Broken TOML: {exc}") from exc
+    except RecursionError:
+        raise localized(LimitError("toml_too_deep", limit=MAX_TOML_DEPTH)) from None
+    if _value_depth(data) > MAX_TOML_DEPTH:
+        raise localized(LimitError("toml_too_deep", limit=MAX_TOML_DEPTH))
+    return data
+
+
+def _value_depth(value) -> int:
+    """Nesting depth of parsed TOML, without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            todo.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            todo.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 @dataclass
@@ -61,7 +109,7 @@ def read_folder(folder: Path) -> RawFolder:
         if not path.is_file():
             continue
         try:
-            raw.tables[table], raw.encodings[table] = read_csv_file(path)
+            raw.tables[table], raw.encodings[table] = read_csv_file(path, MAX_ROWS.get(table))
         except (FileReadError, OSError) as exc:
             raw.read_errors.append((filename, _as_read_error(exc)))
     return raw
@@ -69,7 +117,7 @@ def read_folder(folder: Path) -> RawFolder:
 
 def _as_read_error(exc: Exception) -> FileReadError:
     if isinstance(exc, FileReadError):
-        return exc
+        return localized(exc)
     return FileReadError(f"无法读取文件：{exc}", f"Cannot read the file: {exc}")
 
 
@@ -102,19 +150,6 @@ def format_number(value: float) -> str:
     return repr(float(value))
 
 
-def parse_number(value) -> float | None:
-    """Number from a cell; None for blank; raises ValueError for text that is not a finite number."""
-    if is_blank(value):
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(value)
-    text = str(value).strip().replace(",", "").replace("，", "")
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(value)
-    return number
-
-
 def parse_bool(value) -> bool | None:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -138,6 +173,10 @@ def _empty(table: str):
     return field(default_factory=lambda: empty_table(table))
 
 
+# Words of the baseline's description that say its numbers are made up (scenarios/jilin-baseline/scenario.toml).
+ILLUSTRATIVE_MARKERS = ("示意性假设", "illustrative, not official")
+
+
 @dataclass
 class Scenario:
     """A checked scenario with typed tables. Numbers are float (NaN = not given); codes are text.
@@ -156,6 +195,12 @@ class Scenario:
     @property
     def name(self) -> str:
         return str(self.param("scenario", "name") or "")
+
+    @property
+    def illustrative(self) -> bool:
+        """The scenario says its quantities are made up (the shipped baseline's description does): every page and
+        document drawn from it then carries the illustrative-data banner (issue 16)."""
+        return any(marker in self.description for marker in ILLUSTRATIVE_MARKERS)
 
     @property
     def description(self) -> str:
@@ -313,10 +358,95 @@ def write_csv_bytes(df: pd.DataFrame) -> bytes:
     return csv_bytes(df.astype(object).map(cell_text))
 
 
-def settings_toml_bytes(settings: dict) -> bytes:
+def settings_toml_bytes(settings: dict, previous: str | None = None) -> bytes:
+    """scenario.toml for `settings`. With the `previous` text of the file, its comments, order and layout are kept
+    and only the changed lines rewritten, where the file is simple enough to do that safely (sections of
+    `key = value` lines); otherwise it is written afresh, keeping every key but not comments."""
     clean = {s: {k: v for k, v in sect.items() if v is not None} if isinstance(sect, dict) else sect
              for s, sect in settings.items()}
+    if previous is not None:
+        kept = _patched_toml(previous, clean)
+        if kept is not None:
+            return kept.encode("utf-8")
     return tomli_w.dumps(clean).encode("utf-8")
+
+
+_SECTION_LINE = re.compile(r"\s*\[([A-Za-z0-9_-]+)\]\s*(#.*)?")
+_KEY_LINE = re.compile(r"(\s*)([A-Za-z0-9_-]+)(\s*=\s*)(.*?)(\r?\n)?")
+
+
+def _patched_toml(text: str, new: dict) -> str | None:
+    """`text` with its values changed to `new`, comments kept; None when the file is not plain enough."""
+    try:
+        old = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return None
+    if old == new:
+        return text
+    if any(not isinstance(v, dict) or any(isinstance(x, dict) for x in v.values()) for v in new.values()):
+        return None
+    out: list[str] = []
+    section, seen, ends = None, set(), {}
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    i = 0
+    while i < len(lines):
+        line, i = lines[i], i + 1
+        if m := _SECTION_LINE.fullmatch(line.rstrip("\r\n")):
+            section = m.group(1)
+            out.append(line)
+            ends[section] = len(out)
+            continue
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            out.append(line)
+            continue
+        k = _KEY_LINE.fullmatch(line)
+        if not k or section is None:
+            return None  # a top-level key, [[tables]], quoted or dotted keys
+        block, value = [line], _value_and_comment(k.group(4))
+        while value is None and i < len(lines) and len(block) < 1000:  # a value over several lines
+            block.append(lines[i])
+            i += 1
+            value = _value_and_comment("".join(block)[k.start(4):].rstrip("\r\n"))
+        if value is None:
+            return None
+        key, comment = k.group(2), value[1]
+        if key in new.get(section, {}):
+            seen.add((section, key))
+            if old.get(section, {}).get(key) != new[section][key]:
+                block = [f"{k.group(1)}{key}{k.group(3)}{_toml_value(new[section][key])}"
+                         f"{comment}{k.group(5) or chr(10)}"]
+            out += block
+            ends[section] = len(out)
+    for sect in reversed(list(new)):
+        missing = [f"{key} = {_toml_value(v)}\n" for key, v in new[sect].items() if (sect, key) not in seen]
+        if sect in ends:
+            out[ends[sect]:ends[sect]] = missing
+        elif missing:
+            out.append(("\n" if out else "") + f"[{sect}]\n" + "".join(missing))
+    result = "".join(out)
+    try:
+        return result if tomllib.loads(result) == new else None
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def _value_and_comment(rest: str) -> tuple[str, str] | None:
+    """Split `value  # comment` where the value itself may hold '#' (in a string); None if no split parses."""
+    for i in [i for i, ch in enumerate(rest) if ch == "#"] + [len(rest)]:
+        try:
+            tomllib.loads("x = " + rest[:i])
+        except tomllib.TOMLDecodeError:
+            continue
+        value = rest[:i].rstrip()
+        return value, rest[len(value):].rstrip()  # the comment with the spacing before it
+    return None
+
+
+def _toml_value(value) -> str:
+    return tomli_w.dumps({"x": value})[len("x = "):].rstrip("\n")
 
 
 def scenario_files(scn: Scenario) -> dict[str, bytes]:

@@ -2,16 +2,21 @@
 
 Layout under the store root (normally `scenarios/`):
 
-    <slug>/                      the current version, in the plain DESIGN section 3 format (human-editable)
+    <slug>/                      the current version, in the plain DESIGN section 3 format (human-editable);
+                                 files added by hand (notes, maps) are carried into every new version
     <slug>/.meta.json            version number and save time (absent in hand-made folders: version 0)
     .versions/<slug>/v0003/      earlier versions, each a complete folder
+    .versions/<slug>/.pending.json   only while a save is between its two renames
     .trash/<slug>-<time>/        deleted scenarios with their versions, recoverable
     .staging/, .locks/           work areas for saves in progress
 
-A save writes the new folder in `.staging`, fsyncs it, then under a lock moves the current folder into
-`.versions` and the new one into place: two renames, each atomic. A crash between them leaves the previous version
-complete in `.versions`, and `recover()` (run by every store) puts it back. The version stamp a session got when it
-opened a scenario is a hash of the files; saving with a stale stamp raises `ConflictError` instead of overwriting.
+A save writes the new folder in `.staging`, fsyncs it, then under a lock notes in `.pending.json` which version it
+moves aside, moves the current folder into `.versions` and the new one into place: two renames, each atomic. A
+crash between them leaves the previous version complete in `.versions` and the note says so; the next holder of the
+lock (or `recover()`, run by every store) puts it back. A folder deleted by hand has no such note: its history goes
+to the trash instead of bringing it back. The lock is held by the operating system (flock), so a killed saver's
+lock is free at once. The version stamp a session got when it opened a scenario is a hash of the files; saving
+with a stale stamp raises `ConflictError` instead of overwriting.
 """
 from __future__ import annotations
 
@@ -21,17 +26,28 @@ import json
 import os
 import re
 import shutil
+import socket
 import time
+import unicodedata
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from planner import i18n, schema
-from planner.scenario import TOML_NAME, Scenario, scenario_files
+from planner.csvio import FileReadError
+from planner.scenario import TOML_NAME, Scenario, parse_toml_text, scenario_files, settings_toml_bytes
 from planner.validate import Problem, load_checked
 
+try:  # the lock is the operating system's, released when its process dies (POSIX flock; msvcrt on Windows)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+    import msvcrt
+
 META_NAME = ".meta.json"
+PENDING_NAME = ".pending.json"
+_STARTED = dt.datetime.now().astimezone().isoformat(timespec="seconds")
 READ_ONLY = frozenset({"jilin-baseline"})
 RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                       *(f"lpt{i}" for i in range(1, 10))})
@@ -89,6 +105,8 @@ def slugify(name: str) -> str:
         raise StoreError.of("name_too_long", most=80)
     if "/" in text or "\\" in text or text.startswith(".") or ".." in text or ":" in text or "\x00" in text:
         raise StoreError.of("name_path")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):  # "a\tb" would share the folder of "a b"
+        raise StoreError.of("name_control")
     slug = re.sub(r"[^0-9A-Za-z_\-\u3400-\u9fff]+", "-", text).strip("-_").lower()
     if not slug:
         slug = "scenario-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
@@ -125,6 +143,24 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:  # pragma: no cover - Windows
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return True
+    except OSError:
+        return False
 
 
 def _now() -> str:
@@ -178,32 +214,75 @@ class ScenarioStore:
         return self.root / ".versions" / slug
 
     @contextmanager
-    def _lock(self, slug: str, timeout: float = 10.0):
-        """Cross-process lock by exclusive file creation (portable; stale locks expire)."""
+    def _lock(self, slug: str, timeout: float = 10.0, settle: bool = True):
+        """Cross-process and cross-thread lock on `.locks/<slug>.lock`, held by the operating system: when its holder
+        is killed the lock is free at once (issue 17: a lock left by a killed save blocked every save for 60 s).
+        The file names its holder (pid, host, start time) for whoever looks; it is removed by its holder on release,
+        so a waiter that opened the old file checks it still locks the file in place."""
         locks = self.root / ".locks"
         locks.mkdir(exist_ok=True)
         path = locks / f"{slug}.lock"
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.write(fd, str(os.getpid()).encode())
-                os.close(fd)
-                break
-            except FileExistsError:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+            if _try_lock(fd):
                 try:
-                    if time.time() - path.stat().st_mtime > 60:
-                        path.unlink(missing_ok=True)
-                        continue
+                    if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                        break
                 except FileNotFoundError:
-                    continue
-                if time.monotonic() > deadline:
-                    raise StoreError.of("locked") from None
-                time.sleep(0.02)
+                    pass
+            os.close(fd)
+            if time.monotonic() > deadline:
+                raise StoreError.of("locked") from None
+            time.sleep(0.02)
         try:
+            holder = {"pid": os.getpid(), "host": socket.gethostname(), "process_started": _STARTED, "since": _now()}
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(holder).encode())
+            if settle:
+                self._settle(slug)
             yield
         finally:
-            path.unlink(missing_ok=True)
+            if fcntl is not None:  # unlinked while still held (Windows cannot unlink an open file; it stays)
+                path.unlink(missing_ok=True)
+            os.close(fd)
+
+    def _settle(self, slug: str) -> bool:
+        """Under the slug's lock: put back the version a killed save moved aside (its `.pending.json` says which);
+        and send the history of a folder deleted by hand to the trash, so that it never comes back by itself at
+        an older version and a new scenario of that name starts a history of its own (issue 17)."""
+        folder, vdir = self.root / slug, self._versions(slug)
+        pending, restored = vdir / PENDING_NAME, False
+        if pending.is_file():
+            try:
+                moved = vdir / str(json.loads(pending.read_text(encoding="utf-8"))["moved"])
+            except (OSError, ValueError, KeyError, TypeError):
+                moved = self._latest_version_dir(slug)
+            if not folder.exists() and moved is not None and moved.is_dir() and moved.parent == vdir:
+                # copy aside, then one atomic rename: never a half-copied folder in place
+                (self.root / ".staging").mkdir(exist_ok=True)
+                tmp = self.root / ".staging" / f"recover-{uuid.uuid4().hex}"
+                try:
+                    shutil.copytree(moved, tmp)
+                    os.rename(tmp, folder)
+                    restored = True
+                finally:
+                    shutil.rmtree(tmp, ignore_errors=True)
+            pending.unlink()
+            _fsync_dir(vdir)
+            return restored
+        if not folder.exists() and self._latest_version_dir(slug) is not None:
+            entry = self._trash_entry(slug)
+            os.rename(self._latest_version_dir(slug), entry / "current")
+            os.rename(vdir, entry / "versions")
+        return False
+
+    def _trash_entry(self, slug: str) -> Path:
+        trash = self.root / ".trash"
+        trash.mkdir(exist_ok=True)
+        entry = trash / f"{slug}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+        entry.mkdir()
+        return entry
 
     # -- reading
     def recover(self) -> list[str]:
@@ -221,25 +300,21 @@ class ScenarioStore:
         versions = self.root / ".versions"
         if versions.is_dir():
             for vdir in versions.iterdir():
-                if vdir.is_dir() and not (self.root / vdir.name).exists():
-                    # a save in progress holds the lock between its two renames: let it finish first
-                    lock = self.root / ".locks" / f"{vdir.name}.lock"
-                    deadline = time.monotonic() + 1.0
-                    while lock.exists() and time.monotonic() < deadline:
-                        time.sleep(0.01)
-                    latest = self._latest_version_dir(vdir.name)
-                    if latest is None or (self.root / vdir.name).exists():
-                        continue
-                    # copy aside, then one atomic rename: never a half-copied folder in place, and a save that
-                    # completes meanwhile wins
-                    (self.root / ".staging").mkdir(exist_ok=True)
-                    tmp = self.root / ".staging" / f"recover-{uuid.uuid4().hex}"
+                try:
+                    self._folder(vdir.name)
+                except StoreError:
+                    continue
+                # a missing folder: a save between its two renames (its lock is held: let it finish), a killed
+                # save (the lock is free and .pending.json says what to put back) or a deletion by hand
+                deadline = time.monotonic() + 1.0
+                while vdir.is_dir() and not (self.root / vdir.name).exists() and time.monotonic() < deadline:
                     try:
-                        shutil.copytree(latest, tmp)
-                        os.rename(tmp, self.root / vdir.name)
-                        restored.append(vdir.name)
-                    except OSError:
-                        shutil.rmtree(tmp, ignore_errors=True)
+                        with self._lock(vdir.name, timeout=0, settle=False):
+                            if self._settle(vdir.name):
+                                restored.append(vdir.name)
+                        break
+                    except StoreError:
+                        time.sleep(0.01)
         staging = self.root / ".staging"
         if staging.is_dir():
             for item in staging.iterdir():
@@ -269,11 +344,9 @@ class ScenarioStore:
         meta = self._meta(folder)
         name = slug
         try:
-            import tomllib
-
-            name = tomllib.loads((folder / TOML_NAME).read_text(encoding="utf-8-sig")).get(
-                "scenario", {}).get("name", slug)
-        except (OSError, ValueError, UnicodeDecodeError):
+            section = parse_toml_text((folder / TOML_NAME).read_text(encoding="utf-8-sig")).get("scenario")
+            name = section.get("name", slug) if isinstance(section, dict) else slug
+        except (OSError, ValueError, UnicodeDecodeError, FileReadError):
             pass
         return ScenarioInfo(slug, str(name), int(meta.get("version", 0)), str(meta.get("saved_at", "")),
                             slug in self.read_only, files_stamp(folder))
@@ -324,12 +397,14 @@ class ScenarioStore:
                     raise ConflictError.of("conflict_changed")
                 version = int(self._meta(folder).get("version", 0)) if folder.exists() else 0
                 self._write_meta(staged, version + 1, note)
+                vdir = self._versions(slug)
                 if folder.exists():
-                    vdir = self._versions(slug)
+                    self._carry_over(folder, staged, scn)
                     vdir.mkdir(parents=True, exist_ok=True)
                     target = vdir / f"v{version:04d}"
                     if target.exists():
                         shutil.rmtree(target)
+                    _write_synced(vdir / PENDING_NAME, json.dumps({"moved": target.name}).encode())
                     os.rename(folder, target)
                 try:
                     os.rename(staged, folder)
@@ -340,6 +415,7 @@ class ScenarioStore:
                     # but this save did not happen
                     raise ConflictError.of("conflict_restored") from None
                 _fsync_dir(self.root)
+                (vdir / PENDING_NAME).unlink(missing_ok=True)
         finally:
             if staged.exists():
                 shutil.rmtree(staged, ignore_errors=True)
@@ -350,7 +426,7 @@ class ScenarioStore:
     @_disk_errors_as_store_errors
     def save_as(self, name: str, scn: Scenario, note: str = "") -> ScenarioInfo:
         """Save under a new name (a new folder); refuses an existing name."""
-        slug = slugify(name)
+        slug = self.slug_for_new(name)
         if self.exists(slug):
             raise StoreError.of("name_taken", name=name)
         scn = scn.with_param("scenario", "name", name.strip())
@@ -381,7 +457,7 @@ class ScenarioStore:
     def rename(self, slug: str, new_name: str) -> ScenarioInfo:
         if slug in self.read_only:
             raise ReadOnlyError.of("baseline_rename")
-        new_slug = slugify(new_name)
+        new_slug = self.slug_for_new(new_name) if slugify(new_name) != slug else slug
         scn, problems, stamp = self.open(slug)
         if scn is None:
             raise InvalidScenarioError(problems)
@@ -403,15 +479,14 @@ class ScenarioStore:
         folder = self._folder(slug)
         if not folder.exists():
             raise StoreError.of("not_found", slug=slug)
-        trash = self.root / ".trash"
-        trash.mkdir(exist_ok=True)
-        entry = f"{slug}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
         with self._lock(slug):
-            (trash / entry).mkdir()
-            os.rename(folder, trash / entry / "current")
+            if not folder.exists():
+                raise StoreError.of("not_found", slug=slug)
+            entry = self._trash_entry(slug)
+            os.rename(folder, entry / "current")
             if self._versions(slug).exists():
-                os.rename(self._versions(slug), trash / entry / "versions")
-        return entry
+                os.rename(self._versions(slug), entry / "versions")
+        return entry.name
 
     def trash(self) -> list[str]:
         t = self.root / ".trash"
@@ -464,6 +539,15 @@ class ScenarioStore:
         return self.save(slug, scn, files_stamp(self._folder(slug)), note=f"restore v{version}")
 
     # -- internals
+    def slug_for_new(self, name: str) -> str:
+        """The folder a new scenario of this name gets (slugify), refusing a read-only one (the shipped baseline's)
+        even when that folder is missing, so a new scenario never becomes read-only by its name. For the UI's
+        folder preview too."""
+        slug = slugify(name)
+        if slug in self.read_only:
+            raise StoreError.of("name_baseline", name=name.strip(), slug=slug)
+        return slug
+
     def _check_valid(self, scn: Scenario) -> None:
         from planner.validate import errors, validate_scenario
 
@@ -477,12 +561,26 @@ class ScenarioStore:
         path = staging / uuid.uuid4().hex
         path.mkdir()
         for name, data in scenario_files(scn).items():
-            with open(path / name, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _write_synced(path / name, data)
         _fsync_dir(path)
         return path
+
+    def _carry_over(self, folder: Path, staged: Path, scn: Scenario) -> None:
+        """What the planner does not write itself stays with the scenario: files and folders added by hand (notes,
+        maps) are copied into the new version, and scenario.toml keeps its comments and layout where only values
+        changed (planner.scenario.settings_toml_bytes; unknown keys are always kept)."""
+        for item in folder.iterdir():
+            if item.name in SCENARIO_FILES or item.name == META_NAME:
+                continue
+            if item.is_dir() and not item.is_symlink():
+                shutil.copytree(item, staged / item.name, symlinks=True)
+            else:
+                shutil.copy2(item, staged / item.name, follow_symlinks=False)
+        try:
+            previous = (folder / TOML_NAME).read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return
+        _write_synced(staged / TOML_NAME, settings_toml_bytes(scn.settings, previous))
 
     def _write_meta(self, folder: Path, version: int, note: str) -> None:
         with open(folder / META_NAME, "w", encoding="utf-8") as fh:

@@ -7,19 +7,19 @@ returned `RawFolder.read_errors`. Importable without Streamlit.
 """
 from __future__ import annotations
 
-import csv
 import io
-import tomllib
 import zipfile
 from pathlib import PurePosixPath
 
 import pandas as pd
 
 from planner import i18n, schema
-from planner.csvio import FileReadError, decode_bytes, parse_csv_text
-from planner.scenario import TOML_NAME, RawFolder, cell_text
+from planner.csvio import FileReadError, LimitError, frame_from_rows, read_csv_stream
+from planner.scenario import (MAX_ROWS, MAX_TOML_BYTES, TOML_NAME, RawFolder, cell_text, decode_bytes, localized,
+                              parse_toml_text)
 
-MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # a zip (or .xlsx) by the sizes its entries declare, and as read
+ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what Windows, Excel and WPS write; others are refused
 
 # Words in a file or sheet name that say which table it holds (checked in this order: "县" last, as many Chinese
 # names hold it). Every schema table is listed (tests check it).
@@ -49,42 +49,68 @@ def _suffix(name: str) -> str:
     return PurePosixPath(str(name).replace("\\", "/")).suffix.lower()
 
 
-def read_csv_bytes(data: bytes) -> pd.DataFrame:
-    """CSV bytes (UTF-8 with/without BOM, GBK/GB18030) -> raw string table; raises FileReadError."""
-    text, _ = decode_bytes(data)
-    return parse_csv_text(text)
+def read_csv_bytes(data: bytes, table: str | None = None) -> pd.DataFrame:
+    """CSV bytes (UTF-8 with/without BOM, GBK/GB18030) -> raw string table, read line by line within the table's
+    row limit; raises FileReadError."""
+    return _read_csv(lambda: io.BytesIO(data), table)
 
 
-def read_excel_bytes(data: bytes) -> dict[str, pd.DataFrame]:
-    """An .xlsx workbook -> {sheet name: raw string table} (empty sheets left out); raises FileReadError."""
+def _read_csv(open_binary, table: str | None) -> pd.DataFrame:
+    try:
+        return read_csv_stream(open_binary, MAX_ROWS.get(table))[0]
+    except FileReadError as exc:
+        raise localized(exc) from None
+
+
+def read_excel_bytes(data: bytes, table: str | None = None) -> dict[str, pd.DataFrame]:
+    """An .xlsx workbook -> {sheet name: raw string table} (empty sheets left out); raises FileReadError.
+
+    Sheets are streamed row by row (openpyxl read-only), each within the row limit of `table` or of the table its
+    name names; the workbook's own zip entries are checked by size first."""
     if not data.startswith(b"PK"):
         raise FileReadError("这不是 Excel（.xlsx）文件。请另存为 .xlsx 或 CSV。",
                             "This is not an Excel (.xlsx) file. Save it as .xlsx or CSV.")
+    import openpyxl
+
     try:
-        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, header=None, dtype=object, engine="openpyxl")
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            _checked_members(zf)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    except FileReadError as exc:
+        raise localized(exc) from None
     except Exception as exc:  # openpyxl raises many kinds for broken or encrypted files
         raise FileReadError(f"无法读取 Excel 文件：{exc}", f"Cannot read the Excel file: {exc}") from exc
     out = {}
-    for name, frame in sheets.items():
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        for row in frame.itertuples(index=False):
-            writer.writerow([_excel_cell(v) for v in row])
-        text = buf.getvalue()
-        if not text.strip(", \n"):
-            continue
-        try:
-            out[str(name)] = parse_csv_text(text)
-        except FileReadError:
-            continue
+    try:
+        for sheet in book.worksheets:
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()  # a stated size of A1:XFD1048576 must not pad every row
+            rows = ([_excel_cell(c) for c in row] for row in sheet.iter_rows())
+            try:
+                out[str(sheet.title)] = frame_from_rows(rows, MAX_ROWS.get(table or table_for_name(sheet.title)))
+            except LimitError as exc:
+                raise localized(exc) from None
+            except FileReadError:
+                continue  # an empty sheet
+    except FileReadError:
+        raise
+    except Exception as exc:
+        raise FileReadError(f"无法读取 Excel 文件：{exc}", f"Cannot read the Excel file: {exc}") from exc
+    finally:
+        book.close()
     if not out:
         raise FileReadError("Excel 文件中没有数据。", "The Excel file holds no data.")
     return out
 
 
-def _excel_cell(value) -> str:
+def _excel_cell(cell) -> str:
+    if getattr(cell, "data_type", None) == "e":  # #N/A, #REF! ...: no value, as pandas reads them
+        return ""
+    value = getattr(cell, "value", None)
     if hasattr(value, "isoformat") and not isinstance(value, str):
         return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     return cell_text(value)
 
 
@@ -92,12 +118,12 @@ def read_table_upload(filename: str, data: bytes, table: str) -> pd.DataFrame:
     """One uploaded file (CSV or .xlsx) holding one table; for a workbook, the sheet named after the table or the
     only/first sheet. Raises FileReadError."""
     if _suffix(filename) in (".xlsx", ".xlsm") or data.startswith(b"PK\x03\x04"):
-        sheets = read_excel_bytes(data)
+        sheets = read_excel_bytes(data, table)
         for name, frame in sheets.items():
             if table_for_name(name) == table:
                 return frame
         return next(iter(sheets.values()))
-    return read_csv_bytes(data)
+    return read_csv_bytes(data, table)
 
 
 def raw_from_uploads(files: list[tuple[str, bytes]], default_settings: dict | None = None) -> RawFolder:
@@ -106,38 +132,38 @@ def raw_from_uploads(files: list[tuple[str, bytes]], default_settings: dict | No
     A file whose name names no table is reported, not guessed. Without a scenario.toml the `default_settings` are
     used (the working scenario's parameters)."""
     raw = RawFolder(settings=None, tables={t: None for t in schema.TABLES})
-    for name, data in _expand_zips(files, raw):
-        _add_file(raw, name, data)
+    for name, open_binary in _expand_zips(files, raw):
+        _add_file(raw, name, open_binary)
     if raw.settings is None and default_settings is not None:
         raw.settings = dict(default_settings)
     return raw
 
 
 def _expand_zips(files, raw: RawFolder):
+    """(name, opener) for every uploaded file and every file inside an uploaded zip; the zip stays open while its
+    members are read, one at a time, as streams (never unpacked whole)."""
     for name, data in files:
-        if _suffix(name) == ".zip":
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                    _refuse_unsafe_members(zf)
-                    members = [m for m in zf.infolist() if not m.is_dir() and "__MACOSX" not in m.filename
-                               and not PurePosixPath(m.filename).name.startswith(".")]
-                    if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
-                        raise FileReadError("压缩包解压后过大。", "The zip file is too large when unpacked.")
-                    for m in members:
-                        yield PurePosixPath(m.filename).name, zf.read(m)
-            except FileReadError as exc:
-                raw.read_errors.append((name, exc))
-            except (zipfile.BadZipFile, OSError, ValueError) as exc:
-                raw.read_errors.append((name, FileReadError(f"无法读取压缩包：{exc}", f"Cannot read the zip file: {exc}")))
-        else:
-            yield name, data
+        if _suffix(name) != ".zip":
+            yield name, (lambda data=data: io.BytesIO(data))
+            continue
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                members = [m for m in _checked_members(zf) if not m.is_dir() and "__MACOSX" not in m.filename
+                           and not PurePosixPath(m.filename).name.startswith(".")]
+                for m in members:
+                    yield PurePosixPath(m.filename).name, (lambda m=m: _SizeCapped(zf.open(m), m.file_size))
+        except FileReadError as exc:
+            raw.read_errors.append((name, localized(exc)))
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raw.read_errors.append((name, FileReadError(f"无法读取压缩包：{exc}", f"Cannot read the zip file: {exc}")))
 
 
-def _refuse_unsafe_members(zf: zipfile.ZipFile) -> None:
-    """Refuse a zip holding entries that point outside its folder, symbolic links, or too many entries.
+def _checked_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The entries of a zip (a scenario folder or an .xlsx), refused when they point outside their folder, are
+    symbolic links, are too many, use an unusual compression, or declare more than MAX_UNZIPPED_BYTES in all.
 
-    Nothing is ever extracted to disk (members are read into memory by their base name), so these could do no
-    harm here; refusing them still tells the user the file is not a plain scenario folder."""
+    Nothing is ever extracted to disk (members are read into memory by their base name), so paths could do no harm
+    here; refusing them still tells the user the file is not a plain scenario folder."""
     infos = zf.infolist()
     if len(infos) > 1000:
         raise FileReadError("压缩包中文件过多。", "The zip file holds too many entries.")
@@ -148,19 +174,51 @@ def _refuse_unsafe_members(zf: zipfile.ZipFile) -> None:
             raise FileReadError(f"压缩包中的路径不安全：{m.filename}", f"Unsafe path in the zip file: {m.filename}")
         if (m.external_attr >> 16) & 0o170000 == 0o120000:
             raise FileReadError(f"压缩包中含有符号链接：{m.filename}", f"The zip file holds a symbolic link: {m.filename}")
+        if m.compress_type not in ZIP_METHODS:
+            raise LimitError("zip_method", name=m.filename)
+    if sum(m.file_size for m in infos) > MAX_UNZIPPED_BYTES:
+        raise LimitError("zip_too_large", limit=MAX_UNZIPPED_BYTES // (1024 * 1024))
+    return infos
 
 
-def _add_file(raw: RawFolder, name: str, data: bytes) -> None:
+class _SizeCapped:
+    """A zip member's stream that fails once more bytes come out than the entry declared (zipfile already stops
+    there; this keeps the promise whatever the archive claims) or than MAX_UNZIPPED_BYTES."""
+
+    def __init__(self, stream, declared: int):
+        self.stream, self.left = stream, min(declared, MAX_UNZIPPED_BYTES)
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.stream.read(self.left + 1 if n is None or n < 0 else min(n, self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise LimitError("zip_too_large", limit=MAX_UNZIPPED_BYTES // (1024 * 1024))
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stream.close()
+
+
+def _read_capped(open_binary, limit: int, code: str) -> bytes:
+    with open_binary() as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise LimitError(code, limit=f"{limit:,}")
+    return data
+
+
+def _add_file(raw: RawFolder, name: str, open_binary) -> None:
     suffix = _suffix(name)
     try:
         if PurePosixPath(name).name.lower() == TOML_NAME or suffix == ".toml":
-            text, _ = decode_bytes(data)
-            try:
-                raw.settings = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as exc:
-                raise FileReadError(f"TOML 格式错误：{exc}", f"Broken TOML: {exc}") from exc
+            text, _ = decode_bytes(_read_capped(open_binary, MAX_TOML_BYTES, "toml_too_large"))
+            raw.settings = parse_toml_text(text)
         elif suffix in (".xlsx", ".xlsm"):
             found = False
+            data = _read_capped(open_binary, MAX_UNZIPPED_BYTES, "file_too_large")
             for sheet, frame in read_excel_bytes(data).items():
                 table = table_for_name(sheet)
                 if table is not None:
@@ -172,12 +230,15 @@ def _add_file(raw: RawFolder, name: str, data: bytes) -> None:
             table = table_for_name(name)
             if table is None:
                 raise FileReadError(*i18n.both("uploads.unknown_table_name", names=_table_names()))
-            raw.tables[table] = read_csv_bytes(data)
+            raw.tables[table] = _read_csv(open_binary, table)
         else:
             raise FileReadError("不支持的文件类型：请上传 CSV、Excel（.xlsx）、scenario.toml 或 .zip。",
                                 "Unsupported file type: upload CSV, Excel (.xlsx), scenario.toml or .zip.")
     except FileReadError as exc:
-        raw.read_errors.append((PurePosixPath(name).name, exc))
+        raw.read_errors.append((PurePosixPath(name).name, localized(exc)))
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a zip member that does not inflate as declared
+        raw.read_errors.append((PurePosixPath(name).name,
+                                FileReadError(f"无法读取压缩包：{exc}", f"Cannot read the zip file: {exc}")))
 
 
 def _table_names() -> tuple[str, str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner import i18n, plan_checks, schema
+from planner.csvio import AmbiguousNumber
 from planner.model.market import VALIDITY_YEARS
 from planner.problems import Problem, errors, fmt as _fmt, problem as _problem, problems_frame, row_numbers
 from planner.problems import show as _show
@@ -314,6 +315,8 @@ def _check_cell(filename: str, row: int, col: schema.Column, value) -> list[Prob
     if col.kind in ("number", "integer"):
         try:
             number = parse_number(value)
+        except AmbiguousNumber:  # "12,5", "1.234,5", "1_000": never guessed (issue 17)
+            return [_problem(filename, row, col.name, shown, "ambiguous_number")]
         except (ValueError, TypeError):
             return [_problem(filename, row, col.name, shown, "not_number")]
         if col.kind == "integer" and number != int(number):

@@ -17,6 +17,19 @@ def _audit_log_in_tmp(tmp_path_factory):
     os.environ.setdefault("PLANNER_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
     yield
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _store_in_tmp(tmp_path_factory):
+    """The app's store is a temporary copy of scenarios/: edits keep drafts on disk (issue 15) and saves write
+    versions, never into the project's own folder. A test that sets PLANNER_SCENARIOS_DIR itself still wins."""
+    import os
+    import shutil
+
+    root = tmp_path_factory.mktemp("scenarios")
+    shutil.copytree(BASELINE, root / BASELINE.name, ignore=shutil.ignore_patterns(".versions", ".drafts"))
+    os.environ.setdefault("PLANNER_SCENARIOS_DIR", str(root))
+    yield
+
 TINY_TOML = """\
 [scenario]
 name = "小测试"

@@ -79,6 +79,14 @@ def base_table(at: AppTest, table: str) -> pd.DataFrame:
     return at.session_state["editor_base"][table]
 
 
+@pytest.fixture(autouse=True)
+def _store_copy(tmp_path_factory, monkeypatch):
+    """The app works on a copy of the shipped store: edits keep drafts on disk (issue 15), never in scenarios/."""
+    root = tmp_path_factory.mktemp("store")
+    shutil.copytree(BASELINE, root / "jilin-baseline")
+    monkeypatch.setenv(app_state.SCENARIOS_ENV, str(root))
+
+
 @pytest.fixture(scope="module")
 def baseline():
     scn, problems = load_checked(BASELINE)
@@ -206,6 +214,8 @@ def test_valid_edit_can_be_discarded():
     assert any("修改已生效" in i.value for i in at.info)
     at.button(key="editor_discard_all").click().run()
     assert not at.exception
+    at.button(key="editor_discard_yes").click().run()  # discarding asks first (issue 15)
+    assert not at.exception
     assert at.session_state["scn"].content_hash() == original_hash
     assert base_table(at, "counties").loc[0, "name"] == counties.loc[0, "name"]
 
@@ -214,7 +224,8 @@ def test_added_pair_row_with_unknown_county_is_rejected():
     at = goto(new_app(), "pages/2_editor.py")
     original_hash = at.session_state["scn"].content_hash()
     edit_table(at, "pairs", {}, added_rows=[{"seller_code": "999999", "buyer_code": "220102"}])
-    assert any("counties.csv 中没有这个县代码" in " ".join(map(str, d.value.get("问题", []))) for d in at.dataframe)
+    # messages name the tab the user sees, not the file (issue 15)
+    assert any("“县级数据”中没有这个县代码" in " ".join(map(str, d.value.get("问题", []))) for d in at.dataframe)
     assert at.session_state["scn"].content_hash() == original_hash
 
 
@@ -253,6 +264,8 @@ def test_import_one_table_from_gbk_csv(baseline):
     at.file_uploader(key=f"import_table_file_{ver}").set_value(
         ("县表.csv", _counties_csv(baseline, "gbk", surplus_factor=0.5), "text/csv"))
     at.button(key=f"import_table_go_{ver}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.button(key="import_confirm").click().run()  # an import is previewed, then confirmed (issue 15)
     assert not at.exception, [e.value for e in at.exception]
     assert any("已导入" in s.value for s in at.success), [e.value for e in at.error]
     assert at.session_state["scn"].counties["surplus_mu"].sum() == pytest.approx(
@@ -297,6 +310,8 @@ def test_import_whole_scenario_from_excel_and_zip(baseline):
          ("scenario.toml", toml, "application/toml")])
     at.button(key=f"import_scenario_go_{ver}").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    at.button(key="import_confirm").click().run()
+    assert not at.exception, [e.value for e in at.exception]
     assert any("已导入" in s.value for s in at.success), [e.value for e in at.error]
     scn = at.session_state["scn"]
     assert scn.name == "导入测试"
@@ -309,6 +324,8 @@ def test_import_whole_scenario_from_excel_and_zip(baseline):
     ver = at.session_state["editor_ver"]
     at.file_uploader(key=f"import_scenario_files_{ver}").set_value(("s.zip", zbuf.getvalue(), "application/zip"))
     at.button(key=f"import_scenario_go_{ver}").click().run()
+    assert not at.exception
+    at.button(key="import_confirm").click().run()
     assert not at.exception
     assert at.session_state["scn"].content_hash() == baseline.content_hash()
 
@@ -433,6 +450,7 @@ def test_overview_opens_another_scenario_and_refuses_a_broken_one(tmp_path, monk
     (tmp_path / "broken" / "counties.csv").write_bytes(b"code,name\n1,x\n")
     (tmp_path / ".trash").mkdir()
     monkeypatch.setattr(app_state, "SCENARIOS_DIR", tmp_path)
+    monkeypatch.delenv(app_state.SCENARIOS_ENV, raising=False)  # set by _store_copy; this test uses SCENARIOS_DIR
     at = new_app()
     assert at.session_state["scn_folder"] == "a-copy"  # no jilin-baseline here: the first folder opens
     picker = at.selectbox[0]

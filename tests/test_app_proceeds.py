@@ -18,7 +18,7 @@ from ui import state as app_state
 from ui.figures import proceeds as pv
 from planner import load_checked, solve
 from planner.i18n import t
-from planner.proceeds import RULES, allocate, compare_rules
+from planner.proceeds import RULES, allocate, compare_rules, mode_benefit
 from test_app import BASELINE, goto, new_app
 
 PAGE = "pages/4_proceeds.py"
@@ -75,6 +75,33 @@ def test_page_renders_with_a_verdict_per_rule_in_chinese_and_english():
     assert table(at, "Gini")["Rule"].tolist() == ["Per capita", "Per household", "By reclaimed area", "Hybrid (persons and area)"]
     assert any(s.value.startswith("Per capita: within each county people benefit equally") for s in at.success)
     assert at.selectbox(key="_w_proceeds_scope_en").value == pv.PROVINCE
+
+
+def test_plain_verdict_and_money_per_person_come_first_inequality_one_click_deeper(solved):
+    """For readers without statistics (issue 16): the first thing under the pickers is the verdict of the adopted
+    rule and the money per person by resettlement mode (bars); shares read as percentages; the Gini table and the
+    Lorenz curves sit in an expander."""
+    scn, pairings = solved
+    at = proceeds_page()
+    assert [h.value for h in at.subheader][:2] == ["结论", "分配规则比较"]
+    first = (list(at.success) + list(at.warning))
+    assert any(x.value.startswith("按人口：") and "符合“同等受益”" in x.value for x in at.success)
+    assert sum(x.value.startswith("按人口：") for x in first) == 1  # the adopted rule's verdict, said once
+    persons = int(scn.relocation["persons"].sum())
+    plain = [m.value for m in at.markdown if "平均每人可得" in m.value][0]
+    assert f"{persons:,}" in plain and "按人口" in plain
+    assert any("每位搬迁群众可得多少" in m.value for m in at.markdown)
+    shares = [c.value for c in at.caption if c.value.startswith("资金怎么分")][0]
+    assert "15%" in shares and "0.15" not in shares  # collective_share 0.15 reads as a percentage
+    expander = [e for e in at.expander if "不平等程度" in e.label][0]
+    assert "基尼系数" in expander.dataframe[0].value.columns
+    assert any("洛伦兹曲线" in m.value for m in expander.markdown)
+    # the mode bars: one bar per resettlement mode under the adopted rule, money per person as in the allocation
+    modes = pv.mode_frame(allocate(scn, pairings).groups.pipe(mode_benefit).assign(rule="per_capita"),
+                          ["per_capita"], "zh")
+    bars = pv.mode_bars(modes, "zh").to_dict()
+    rows = [r for d in bars["datasets"].values() for r in d]
+    assert sorted(r["mode"] for r in rows) == sorted(modes["mode"]) and all("万元/人" in r["label"] for r in rows)
 
 
 def test_one_county_shows_its_groups_and_per_capita_is_equal_there(solved):
@@ -183,6 +210,7 @@ def test_no_relocation_rows_gives_a_message(tmp_path, monkeypatch):
     shutil.copytree(BASELINE, tmp_path / "no-groups")
     (tmp_path / "no-groups" / "relocation.csv").unlink()
     monkeypatch.setattr(app_state, "SCENARIOS_DIR", tmp_path)
+    monkeypatch.setenv(app_state.SCENARIOS_ENV, str(tmp_path))  # the store root: the variable wins (conftest sets it)
     at = proceeds_page()
     assert at.session_state["scn"].relocation.empty
     assert any("没有易地扶贫搬迁分组" in i.value for i in at.info)
@@ -241,3 +269,24 @@ def test_waterfall_shows_unallocated_money_and_nothing_for_a_county_without_proc
     assert pv.waterfall_chart(wf, "zh") is not None
     zero = row.assign(gross_wan=0.0, reclamation_wan=0.0, financing_wan=0.0, unallocated_wan=0.0)
     assert pv.waterfall_chart(pv.waterfall_frame(zero, "en"), "en") is None
+
+
+# --------------------------------------------------------------------------- illustrative-data banner
+
+
+def test_illustrative_banner_on_the_baseline_and_what_is_made_from_it(make_scenario):
+    """The baseline's quantities are made up (issue 16): every page says so while the working scenario is the
+    baseline, a copy of it under another name or with its description rewritten; a scenario of one's own does not
+    get the banner."""
+    from ui import banner
+
+    at = proceeds_page()
+    assert [w.value for w in at.warning if w.value.startswith("示意数据")] == [t("banner.illustrative", "zh")]
+    figures = banner._baseline_figures(str(BASELINE), 0.0)
+    baseline, _ = load_checked(BASELINE)
+    renamed = baseline.with_param("scenario", "description", "我的方案").with_param("scenario", "name", "方案甲")
+    assert banner.derived_from_baseline(baseline, "jilin-baseline", figures)
+    assert banner.derived_from_baseline(renamed, "my-plan", figures)  # same county figures
+    assert banner.derived_from_baseline(baseline.with_param("scenario", "name", "x"), None, frozenset())  # text
+    own, _ = load_checked(make_scenario("own"))
+    assert own is not None and not banner.derived_from_baseline(own, "own", figures)

@@ -26,3 +26,21 @@ def test_two_sessions_editing_and_solving_side_by_side_stay_apart():
     assert half_codes  # and kept its own result
     fresh = goto(new_app(), "pages/3_pairings.py")  # a third user still sees the shipped baseline
     assert number(metric(fresh, "kpi.surplus")) * 2 == double_kpi
+
+
+def test_sessions_reaching_the_same_content_share_one_solve():
+    # Results are shared by content (ui/cache.py): a colleague who makes the same edit gets the same solve, at once,
+    # while each session keeps its own record of what it has seen.
+    from ui import cache
+
+    first, second = goto(new_app(), "pages/2_editor.py"), goto(new_app(), "pages/2_editor.py")
+    for at in (first, second):
+        lots = base_table(at, "lots")
+        edit_table(at, "lots", {0: {"area_mu": float(lots.loc[0, "area_mu"]) + 1.0}})
+    goto(first, "pages/3_pairings.py")
+    solved = cache.SHARED_SOLVES.misses
+    goto(second, "pages/3_pairings.py")
+    assert cache.SHARED_SOLVES.misses == solved and not second.status  # no second solve, no progress box
+    mine, theirs = (next(reversed(at.session_state["results"].values())) for at in (first, second))
+    assert mine is theirs and number(metric(first, "kpi.surplus")) == number(metric(second, "kpi.surplus"))
+    assert first.session_state["results"] is not second.session_state["results"]

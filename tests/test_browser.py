@@ -123,7 +123,7 @@ def test_edit_solve_and_download_in_a_real_browser(server, tmp_path):
             grid.locator("canvas").first.wait_for()
             page.wait_for_timeout(500)
             box = grid.bounding_box()
-            page.mouse.click(box["x"] + 60, box["y"] + 52)  # first data row, 批次编号 column
+            page.mouse.click(box["x"] + 160, box["y"] + 52)  # first data row, 批次编号 column (after 行, the row number)
             page.wait_for_timeout(300)
             for _ in range(6):  # 批次编号 → 县代码 → 项目区 → 批准文号 → 状态 → 可流转年份 → 面积
                 page.keyboard.press("ArrowRight")
@@ -258,6 +258,138 @@ def test_ledger_page_in_a_real_browser(server):
             page.get_by_role("tab", name="付款").click()
             page.wait_for_timeout(800)
             assert page.get_by_text("逾期未付").first.is_visible()
+            assert not outside, f"requests to outside hosts: {outside[:5]}"
+        finally:
+            browser.close()
+
+
+def test_import_preview_draft_after_reload_and_discard_in_a_real_browser(server, scenarios_copy, tmp_path):
+    """Issue 15: an uploaded table with a renamed header is shown as a preview (the column that would be blanked,
+    with the uploaded header it probably is) and applied only on confirmation; after a reload (F5) the unsaved
+    import is offered back as a draft; discarding everything asks first."""
+    from planner import load_checked
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    scn, _ = load_checked(ROOT / "scenarios" / "jilin-baseline")
+    _, raw = scn.to_raw()
+    upload = raw["counties"].rename(columns={"floor_price": "price_min"})
+    path = tmp_path / "县表.csv"
+    path.write_bytes(upload.to_csv(index=False).encode("gbk"))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 1600}, locale="zh-CN")
+            page = context.new_page()
+            page.goto(server)
+            _settle(page)
+            _nav(page, "情景编辑")
+            page.get_by_role("tab", name="导入数据").click()
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+            _settle(page)
+            page.get_by_role("button", name="导入此表").click()
+            _settle(page)
+            page.get_by_text("导入预览").first.wait_for(timeout=20_000)
+            # the column that would be blanked, with the uploaded header it probably is
+            page.locator('[data-testid="stAlert"]', has_text="price_min").filter(has_text="将被清空").first.wait_for()
+            assert not page.get_by_text("已导入").count()  # nothing applied yet
+            page.screenshot(path=str(SHOTS / "browser_9_import_preview.png"), full_page=True)
+            page.get_by_role("button", name="确认导入").click()
+            _settle(page)
+            page.get_by_text("已导入").first.wait_for(timeout=20_000)
+            assert list((scenarios_copy / ".drafts" / "jilin-baseline").glob("*.json"))
+
+            page.reload()  # F5: a new session; the unsaved import is offered back
+            _settle(page)
+            _nav(page, "情景编辑")
+            page.get_by_text("发现未保存的修改").first.wait_for(timeout=20_000)
+            page.screenshot(path=str(SHOTS / "browser_10_draft_offer.png"))
+            page.get_by_role("button", name="恢复未保存的修改").click()
+            _settle(page)
+            page.get_by_text("已恢复未保存的修改").first.wait_for(timeout=20_000)
+
+            page.get_by_role("button", name="放弃全部修改").click()
+            _settle(page)
+            page.get_by_text("确定放弃全部未保存的修改吗").wait_for(timeout=20_000)
+            page.get_by_role("button", name="确认放弃").click()
+            _settle(page)
+            deadline = time.monotonic() + 30  # the discard's rerun may still be running on a busy machine
+            while list((scenarios_copy / ".drafts").glob("*/*.json")) and time.monotonic() < deadline:
+                time.sleep(0.25)
+            assert not list((scenarios_copy / ".drafts").glob("*/*.json"))
+        finally:
+            browser.close()
+
+
+def test_map_of_jilin_and_chinese_builtin_texts_in_a_real_browser(server):
+    """The pairings page's map (issue 16): county shapes shaded green (sold) and blue (bought), orange flow lines,
+    county names on hover, all without an outside request; the illustrative-data banner on the page; Streamlit's
+    own uploader texts in Chinese."""
+    import io
+
+    from PIL import Image
+
+    from planner import mapdata
+    from planner.i18n import t
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1500, "height": 1400}, locale="zh-CN")
+            page = context.new_page()
+            outside = []
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
+            page.goto(server)
+            _settle(page)
+            _nav(page, "优化配对")
+            page.get_by_role("heading", name="优化配对").first.wait_for()
+            assert page.get_by_text("示意数据：").first.is_visible()  # the baseline is illustrative
+            page.get_by_role("tab", name="地图").click()
+            chart = page.locator('[data-testid="stVegaLiteChart"]:visible').first
+            chart.wait_for(timeout=60_000)
+            page.wait_for_timeout(2500)  # Vega parses the boundaries and draws
+            shot = chart.screenshot(path=str(SHOTS / "browser_11_map.png"))
+            img = Image.open(io.BytesIO(shot)).convert("RGB")
+            colours = img.getcolors(maxcolors=1 << 20)
+
+            def count(test) -> int:
+                return sum(n for n, rgb in colours if test(*rgb))
+
+            green = count(lambda r, g, b: g > r + 40 and g > b + 10)       # producing counties
+            blue = count(lambda r, g, b: b > r + 60 and b > g + 20)        # using counties
+            orange = count(lambda r, g, b: r > 200 and 70 < g < 170 and b < 90)  # flows
+            assert green > 5_000 and blue > 5_000 and orange > 2_000, (green, blue, orange)
+            assert img.size[0] > 900  # the main map and the two district insets side by side
+
+            # county names on hover: sweep the main map until the tooltip names a county (a county's tooltip has
+            # its prefecture; a flow's has not)
+            chart.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            box = chart.bounding_box()
+            names = {f["properties"]["name"] for f in mapdata.features("county")}
+            prefecture = t("col.prefecture", "zh")
+            seen = ""
+            for fy, fx in ((0.1 + 0.1 * i, 0.05 + 0.08 * j) for i in range(7) for j in range(7)):
+                page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=2)
+                page.wait_for_timeout(120)
+                seen = page.evaluate("() => document.getElementById('vg-tooltip-element')?.textContent || ''")
+                if prefecture in seen and any(name in seen for name in names):
+                    break
+            assert prefecture in seen and any(name in seen for name in names), seen
+            page.screenshot(path=str(SHOTS / "browser_12_map_hover.png"))
+
+            # Streamlit's own uploader texts, replaced by CSS (app.py)
+            _nav(page, "情景编辑")
+            page.get_by_role("tab", name="导入数据").click()
+            uploader = page.locator('[data-testid="stFileUploader"]:visible').first
+            uploader.wait_for(timeout=30_000)
+            after = uploader.evaluate("""e => [
+                getComputedStyle(e.querySelector('button [data-testid="stMarkdownContainer"] p'), '::after').content,
+                getComputedStyle(e.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span'),
+                                 '::after').content]""")
+            assert after[0] == '"上传"' and "单个文件不超过" in after[1], after
+            uploader.screenshot(path=str(SHOTS / "browser_13_uploader_zh.png"))
             assert not outside, f"requests to outside hosts: {outside[:5]}"
         finally:
             browser.close()

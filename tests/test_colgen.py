@@ -8,7 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.generate import make  # noqa: E402
+from bench.generate import make, make_every_rule, make_with_lots  # noqa: E402
 from planner import load_checked, solve  # noqa: E402
 from planner.model import build, market  # noqa: E402
 from planner.model.colgen import _solve_highs_colgen  # noqa: E402
@@ -64,3 +64,54 @@ def test_colgen_time_limit_is_honest(province_model):
     if cg.status == "time_limit" and cg.has_solution:
         activity = m.A @ cg.x
         assert np.all(activity <= m.row_hi + 1e-6)
+
+
+@pytest.fixture(scope="module")
+def every_rule_model(tmp_path_factory):
+    """Quality balance, plan adjustment (its link rows join the master lazily) and the minimum sale share."""
+    folder = make_every_rule("province", tmp_path_factory.mktemp("bench") / "rules", seed=3)
+    scn, problems = load_checked(folder)
+    assert scn is not None, problems
+    m = build(market(scn))
+    assert (m.col_kind == "a").any() and (m.row_kind == "adjust_link").any() and (m.col_kind == "short").any()
+    assert (m.row_kind == "quality").any() and (m.row_kind == "min_sale").any()
+    return m
+
+
+def _assert_exact(m, full, cg):
+    assert full.status == cg.status == "optimal"
+    assert cg.objective == pytest.approx(full.objective, rel=1e-7)
+    # Dual feasible over every column of the full model, link rows (never in the master) included.
+    rc = m.c - m.A.T @ cg.row_dual
+    priced = np.isin(m.col_kind, ("x", "a"))  # on their own scale, not the shortfall penalty's
+    assert rc[priced].max() <= 1e-6 * max(1.0, np.abs(m.c[priced]).max())
+    assert rc.max() <= 1e-6 * max(1.0, np.abs(m.c).max())
+    assert np.all(cg.row_dual[np.isinf(m.row_lo)] >= -1e-9)  # <= rows: duals of the right sign
+    activity = m.A @ cg.x
+    assert np.all(activity <= m.row_hi + 1e-6)
+    assert np.all(activity >= m.row_lo - 1e-6)
+    assert np.all(cg.x >= -1e-9)
+
+
+@pytest.mark.parametrize("per_county,batch,purge,per_owner", [(1, 20, 1, 0), (2, 50, 2, 3), (5, 10_000, 2, 0)])
+def test_colgen_with_plan_adjustment_matches_full_model(every_rule_model, per_county, batch, purge, per_owner):
+    m = every_rule_model
+    full = _solve_highs(m, None, "simplex")
+    cg = _solve_highs_colgen(m, None, per_county, batch, purge, per_owner)
+    _assert_exact(m, full, cg)
+    assert cg.x[m.col_kind == "a"].sum() > 0  # the case exercises plan adjustment
+
+
+def test_colgen_with_lots_matches_full_model(tmp_path):
+    folder = make_with_lots("province", tmp_path / "lots", seed=4)
+    scn, problems = load_checked(folder)
+    assert scn is not None, problems
+    m = build(market(scn))
+    _assert_exact(m, _solve_highs(m, None, "simplex"), _solve_highs_colgen(m, None, 1, 30, 1, 2))
+
+
+def test_every_rule_large_lp_takes_colgen():
+    from planner.model.pipeline import choose_algorithm
+
+    assert choose_algorithm(10**6, "highs", False, True) == "colgen"
+    assert choose_algorithm(10**6, "highs", True, False) == "simplex"

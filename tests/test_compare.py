@@ -288,3 +288,57 @@ def test_cli_compare_unwritable_out_fails_cleanly(tmp_path, capsys):
     code = cli_main(["compare", str(BASELINE), str(BASELINE), "--out", str(blocker / "out")])
     assert code == 1
     assert "out" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- one scenario solved again (issue 15)
+
+def _more_surplus(scn: Scenario, county: str, mu: float) -> Scenario:
+    out = scn.copy()
+    lots = out.lots
+    i = lots.index[(lots["county_code"] == county) & (lots["status"] == "confirmed")][0]
+    lots.loc[i, "area_mu"] = float(lots.loc[i, "area_mu"]) + mu
+    return out
+
+
+def test_plan_delta_of_a_plan_with_itself_is_empty(base):
+    from planner.compare import DELTA_KPIS, plan_delta
+
+    scn, result = base
+    delta = plan_delta(result, solved(scn.copy()))
+    assert delta.is_empty() and delta.changed_mu == 0.0
+    assert list(delta.kpis["kpi"]) == list(DELTA_KPIS)
+    assert (delta.kpis["delta"] == 0).all()
+    assert delta.counts() == {"added": 0, "removed": 0, "changed": 0, "price_changed": 0}
+
+
+def test_plan_delta_after_an_edit(base):
+    """Raising one county's surplus by 400 亩: the KPI deltas are the differences of the totals; each pairing row
+    says how it changed, pair by pair over the years; the 亩 moved add up."""
+    from planner.compare import plan_delta
+    from planner.model import by_pair
+
+    scn, before = base
+    after = solved(_more_surplus(scn, "220722", 400.0))
+    delta = plan_delta(before, after)
+    k = delta.kpis.set_index("kpi")
+    for name in ("quota_matched_mu", "proceeds_wan", "unmet_demand_mu", "surplus_offered_mu"):
+        assert k.loc[name, "before"] == before.totals[name] and k.loc[name, "after"] == after.totals[name]
+        assert k.loc[name, "delta"] == pytest.approx(after.totals[name] - before.totals[name])
+    assert k.loc["surplus_offered_mu", "delta"] == pytest.approx(400.0)
+    p = delta.pairings
+    assert set(p["change"]) <= {"added", "removed", "changed", "price_changed"} and len(p)
+    assert not p.duplicated(["seller_code", "buyer_code"]).any()  # one row per pair, whatever the years
+    qa = by_pair(before.pairings).set_index(["seller_code", "buyer_code"])["quota_mu"]
+    qb = by_pair(after.pairings).set_index(["seller_code", "buyer_code"])["quota_mu"]
+    for r in p.itertuples():
+        key = (r.seller_code, r.buyer_code)
+        if r.change == "added":
+            assert key not in qa and qb[key] == r.quota_mu_other
+        elif r.change == "removed":
+            assert key not in qb and qa[key] == r.quota_mu_base
+        elif r.change == "changed":
+            assert r.quota_change_mu == pytest.approx(qb[key] - qa[key])
+    keys = qa.index.union(qb.index)
+    moved = (qb.reindex(keys, fill_value=0) - qa.reindex(keys, fill_value=0)).abs().sum()
+    assert delta.changed_mu == pytest.approx(moved, abs=0.01)
+    assert delta.changed_mu == pytest.approx(p["quota_change_mu"].abs().sum(), abs=0.01)

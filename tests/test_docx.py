@@ -300,3 +300,82 @@ def test_no_wrong_words_in_the_documents(checked):
     assert "省自然资源厅" in texts["01_001_101.docx"] and "乙市自然资源局" in texts["01_001_101.docx"]
     assert "可分配给搬迁群众的资金" in texts["report"] and "funds allocable to relocated households" in \
         texts["report_en"].lower()
+
+
+# --------------------------------------------------------------------------- written fast, read the same
+
+
+def test_agreement_package_is_a_valid_zip_with_every_part(baseline):
+    """Agreements are assembled from members deflated once (export/zippack.py): the zip checks out, holds the same
+    members as the package python-docx writes, and the shared ones byte for byte."""
+    import zipfile
+
+    from planner.export.docx import _AgreementTemplate, _bytes, _document
+
+    scn, result = baseline
+    files = export.agreement_docx_files(scn, result)
+    reference = zipfile.ZipFile(io.BytesIO(_bytes(_document("x"))))
+    for data in list(files.values())[:3]:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            assert zf.testzip() is None
+            assert zf.namelist() == reference.namelist()
+            for name in ("word/styles.xml", "word/theme/theme1.xml", "[Content_Types].xml"):
+                assert zf.read(name) == reference.read(name)
+    assert _AgreementTemplate().render([], "zh")  # an empty sheet is still a package
+
+
+def _table_with_python_docx(doc, fields, rows, lang, total=None):
+    """The report table as python-docx's own API writes it (what export.docx._table writes as text, faster)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.shared import Pt
+
+    from planner.export.docx import DECIMALS, _clean, fixed, header, kind
+
+    table = doc.add_table(rows=1, cols=len(fields))
+    table.style = doc.styles["Table Grid"]
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    for cell, f in zip(table.rows[0].cells, fields):
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(_clean(header(f, lang)))
+        run.bold, run.font.size = True, Pt(9)
+    for rec, bold in [(r, False) for r in rows] + ([(total, True)] if total else []):
+        for cell, f in zip(table.add_row().cells, fields):
+            value = rec.get(f)
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            shown = "" if value is None else fixed(value, DECIMALS.get(kind(f), 2)) if numeric else _clean(value)
+            run = cell.paragraphs[0].add_run(shown)
+            run.bold, run.font.size = bold, Pt(9)
+            if numeric:
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def test_report_table_is_what_python_docx_writes():
+    from lxml import etree
+
+    from planner.export.docx import _document, _table
+
+    fields = ["name", "quota_mu", "seq", "reason"]
+    rows = [{"name": "甲<&>县", "quota_mu": 1234.5, "seq": 3, "reason": " 前\t后\r\n两行 "},
+            {"name": None, "quota_mu": None, "seq": 2, "reason": True}, {"name": "\x07乙", "quota_mu": -0.004}]
+    total = {"name": "合计", "quota_mu": 1234.5}
+    ours, theirs = _document("x"), _document("x")
+    _table(ours, fields, rows, "zh", total=total)
+    _table_with_python_docx(theirs, fields, rows, "zh", total=total)
+    assert etree.tostring(ours.element.body, method="c14n") == etree.tostring(theirs.element.body, method="c14n")
+
+
+def test_report_has_one_place_for_a_figure(baseline):
+    """A figure (PNG) given to the report goes in after the headline figures, the width of the text."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    scn, result = baseline
+    with_figure = docx.Document(io.BytesIO(export.report_docx_bytes(scn, result, figure=png)))
+    assert len(with_figure.inline_shapes) == 1 and round(with_figure.inline_shapes[0].width.cm, 1) == 16.6
+    assert not docx.Document(io.BytesIO(export.report_docx_bytes(scn, result))).inline_shapes

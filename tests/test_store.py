@@ -648,8 +648,8 @@ def test_opening_a_store_while_another_process_saves(tmp_path, root, base, monke
     # slow reads, so that opening the scenario often overlaps a save's renames
     real_read = scenario_module.read_csv_file
 
-    def slow_read(path):  # slow after reading, so that the next file may already belong to another version
-        table = real_read(path)
+    def slow_read(path, *args):  # slow after reading, so that the next file may already belong to another version
+        table = real_read(path, *args)
         time.sleep(0.008)
         return table
 
@@ -770,3 +770,138 @@ def test_new_tables_save_version_and_reopen(store, base, root):
     assert not {"lots.csv", "demand.csv", "payments.csv"} & {p.name for p in folder.iterdir()}
     old = store.open_version(info.slug, 1)
     assert len(old.lots) == 3 and len(old.demand) == 1 and len(old.payments) == 1
+
+
+# --------------------------------------------------------------------------- issue 17: dead locks, hand edits, names
+
+@posix_only
+def test_lock_of_a_killed_save_is_taken_over_at_once(tmp_path, root, base):
+    """Issue 17 item 6: a killed save left its lock, and every save and delete then waited 10 s and failed for up
+    to 60 s although the PID in the lock was dead. The lock is the operating system's now: free when its holder
+    dies. The lock file names its holder."""
+    slug = seed_variant(root, base, 0)
+    proc = start_child(child_script(tmp_path), "between", root, slug)
+    read_until(proc, "BETWEEN")
+    holder = json.loads((root / ".locks" / f"{slug}.lock").read_text())
+    assert holder["pid"] == proc.pid and holder["host"] and holder["process_started"]
+    kill(proc)
+    t0 = time.monotonic()
+    store = ScenarioStore(root)  # no expire_locks(): nothing waits for the dead process
+    scn, _, stamp = store.open(slug)
+    assert variant_of(scn) == 0
+    info = store.save(slug, variant(base, 3), stamp)
+    assert time.monotonic() - t0 < 3.0
+    assert info.version == 2 and variant_of(open_ok(store, slug)) == 3
+    assert not (root / ".versions" / slug / ".pending.json").exists()
+    assert not (root / ".locks" / f"{slug}.lock").exists()
+
+
+@posix_only
+def test_killed_save_is_put_back_by_the_next_save_without_a_new_store(tmp_path, root, base):
+    """The next holder of the lock, not only a new store's recover(), finishes what a killed save left."""
+    slug = seed_variant(root, base, 0)
+    store = ScenarioStore(root)
+    scn, _, stamp = store.open(slug)
+    proc = start_child(child_script(tmp_path), "between", root, slug)
+    read_until(proc, "BETWEEN")
+    kill(proc)
+    info = store.save(slug, variant(base, 4), stamp)  # the stamp of version 1, which is put back first
+    assert info.version == 2 and variant_of(open_ok(store, slug)) == 4
+    assert variant_of(store.open_version(slug, 1)) == 0
+    assert [h["version"] for h in store.history(slug)] == [2, 1]
+
+
+def test_a_live_lock_still_excludes_other_threads(store, base):
+    import threading
+
+    slug = store.save_as("线程", base).slug
+    refused = []
+
+    def other():
+        try:
+            with store._lock(slug, timeout=0.2):
+                pass
+        except StoreError:
+            refused.append(True)
+
+    with store._lock(slug):
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+    assert refused == [True]
+    with store._lock(slug, timeout=0.2):  # and free again afterwards
+        pass
+
+
+def test_files_added_by_hand_and_toml_comments_survive_a_save(store, base, root):
+    """Issue 17 item 8: notes, maps and TOML comments added by hand vanished from the current folder on the next
+    save. Unknown files and folders are carried into each new version; scenario.toml keeps its comments and
+    unknown keys, and only the changed value is rewritten."""
+    slug = store.save_as("手工文件", base).slug
+    folder = root / slug
+    (folder / "说明.txt").write_text("会议纪要：保留", encoding="utf-8")
+    (folder / "maps").mkdir()
+    (folder / "maps" / "boundary.geojson").write_bytes(b'{"type": "FeatureCollection"}')
+    toml = (folder / "scenario.toml").read_text(encoding="utf-8")
+    toml = toml.replace("[pricing]\n", "# 价格按 2019 年会议确定\n[pricing]\n")
+    toml = toml.replace("bargaining_weight = 0.5", "bargaining_weight = 0.5  # θ：双方议定")
+    toml += "\n[notes]\nowner = \"省厅耕保处\"  # unknown section, kept\n"
+    (folder / "scenario.toml").write_text(toml, encoding="utf-8")
+    scn, _, stamp = store.open(slug)
+    store.save(slug, scn.with_param("pricing", "bargaining_weight", 0.7), stamp)
+    assert (folder / "说明.txt").read_text(encoding="utf-8") == "会议纪要：保留"
+    assert (folder / "maps" / "boundary.geojson").read_bytes() == b'{"type": "FeatureCollection"}'
+    saved = (folder / "scenario.toml").read_text(encoding="utf-8")
+    assert "# 价格按 2019 年会议确定\n[pricing]" in saved
+    assert "bargaining_weight = 0.7  # θ：双方议定" in saved
+    assert 'owner = "省厅耕保处"  # unknown section, kept' in saved
+    assert saved == toml.replace("bargaining_weight = 0.5", "bargaining_weight = 0.7")
+    assert open_ok(store, slug).param("pricing", "bargaining_weight") == 0.7
+    assert (root / ".versions" / slug / "v0001" / "说明.txt").exists()  # the earlier version keeps them too
+
+
+def test_a_folder_deleted_by_hand_does_not_come_back(store, base, root):
+    """Issue 17 item 8: a scenario folder deleted by hand came back at an older version on the next start. Its
+    history goes to the trash instead (recoverable there), and the name starts afresh."""
+    slug = store.save_as("手工删除", base).slug
+    scn, _, stamp = store.open(slug)
+    store.save(slug, scn.with_param("pricing", "bargaining_weight", 0.2), stamp)
+    shutil.rmtree(root / slug)
+    store = ScenarioStore(root)
+    assert not store.exists(slug) and not (root / slug).exists()
+    assert slug not in [i.slug for i in store.list()]
+    (entry,) = store.trash()
+    info = store.save_as("手工删除", base.with_param("pricing", "bargaining_weight", 0.9))
+    assert info.version == 1 and [h["version"] for h in store.history(slug)] == [1]
+    store.delete(slug)
+    restored = store.restore_from_trash(entry)  # the newest version that was left, with the one before it
+    assert open_ok(store, restored.slug).param("pricing", "bargaining_weight") == 0.5
+    assert [h["version"] for h in store.history(restored.slug)] == [1]
+
+
+def test_a_new_scenario_never_takes_the_baselines_folder(store, base, root):
+    """Issue 17 item 8: a new scenario saved under the name of the shipped baseline became read-only (its folder
+    was the baseline's read-only slug). Such a name is refused with a message, whether or not the baseline's
+    folder is there."""
+    shutil.rmtree(root / "jilin-baseline")
+    store = ScenarioStore(root)
+    for name in ("jilin-baseline", "Jilin Baseline", " JILIN  baseline!"):
+        with pytest.raises(StoreError) as exc:
+            store.save_as(name, base)
+        assert "baseline" in exc.value.text("en") and "基准" in exc.value.text("zh")
+    slug = store.save_as("别的名字", base).slug
+    with pytest.raises(StoreError):
+        store.rename(slug, "jilin baseline")
+    assert not (root / "jilin-baseline").exists()
+    assert all(not i.read_only for i in store.list())
+
+
+def test_names_differing_by_a_tab_do_not_share_a_folder(store, base, root):
+    """Issue 17 item 8: "a b" and "a\\tb" collided. Control characters are refused in names."""
+    info = store.save_as("a b", base)
+    before = tree(root / info.slug)
+    for name in ("a\tb", "a\nb", "a\u202eb", "a\rb"):
+        with pytest.raises(StoreError) as exc:
+            store.save_as(name, base)
+        assert "control" in exc.value.text("en")
+    assert tree(root / info.slug) == before and open_ok(store, info.slug).name == "a b"

@@ -50,3 +50,40 @@ def test_distance_is_great_circle_km():
     buyers = pd.DataFrame({"lat": [43.84], "lon": [126.55], "prefecture": ["吉林市"]})  # 长春 to 吉林 ~ 96 km
     pairs = pd.DataFrame({"seller_idx": [0], "buyer_idx": [0]})
     assert 90 < pair_distance_km(pairs, sellers, buyers)[0] < 105
+
+
+# --------------------------------------------------------------------------- the same rule for every solver (issue 17)
+
+NEAR = [(43.0, 125.0), (45.0, 122.0), (45.1, 122.1), (43.1, 125.1)]  # S1 next to B2, S2 next to B1
+
+
+def test_cbc_breaks_ties_by_distance_too():
+    assert _plan(_scenario(NEAR), "cbc") == {("S1", "B2"): pytest.approx(100), ("S2", "B1"): pytest.approx(100)}
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_integer_plans_break_ties_by_distance(solver):
+    scn = _scenario(NEAR).with_param("rules", "max_partners_per_seller", 1).with_param("rules", "min_lot_mu", 30.0)
+    assert _plan(scn, solver) == {("S1", "B2"): pytest.approx(100), ("S2", "B1"): pytest.approx(100)}
+
+
+def _pairings(scn, solver):
+    """County pairs and their quota (summed over lots: a seller's lots may trade places where nothing tells them
+    apart, neither objective nor distance)."""
+    p = solve(scn, solver=solver).pairings
+    q = p.groupby(["seller_code", "buyer_code"])["quota_mu"].sum().round(1)
+    return sorted(q.items())
+
+
+@pytest.mark.parametrize("min_lot", [None, 0.0])
+def test_highs_and_cbc_give_the_same_pairings_on_the_baseline(min_lot):
+    from pathlib import Path
+
+    from planner.validate import load_checked
+
+    scn, _ = load_checked(Path(__file__).resolve().parents[1] / "scenarios" / "jilin-baseline")
+    if min_lot is not None:  # the LP (no integer rule)
+        scn = scn.with_param("rules", "min_lot_mu", min_lot)
+    highs, cbc = _pairings(scn, "highs"), _pairings(scn, "cbc")
+    assert len(highs) > 10
+    assert highs == cbc

@@ -10,13 +10,15 @@ next run. A save conflict (someone else saved the scenario since this session op
 from __future__ import annotations
 
 import re
-import tomllib
 
 import pandas as pd
 import streamlit as st
 
+from planner import drafts
 from planner.i18n import LANGS, t
-from planner.store import ConflictError, InvalidScenarioError, StoreError, slugify
+from planner.csvio import FileReadError
+from planner.scenario import parse_toml_text
+from planner.store import ConflictError, InvalidScenarioError, StoreError
 from ui import state
 from ui.i18n import lang, tr
 from ui.widgets import problems_table
@@ -70,6 +72,18 @@ def _reopen(slug: str) -> bool:
     return True
 
 
+def forget_draft() -> None:
+    """After a save: this session's draft of unsaved edits (ui.views.editor.keep_draft) is in the store now."""
+    ss = st.session_state
+    token, draft_id = ss.get("draft_token"), ss.get("draft_id")
+    if token and draft_id:
+        try:
+            drafts.remove_draft(state.scenarios_dir().resolve(), token[0], draft_id)
+        except (OSError, drafts.DraftError):
+            pass
+    ss.draft_written = None
+
+
 def is_read_only(slug: str | None) -> bool:
     return bool(slug) and slug in state.store().read_only
 
@@ -89,6 +103,7 @@ def save_current() -> None:
     except StoreError as exc:
         _refused(exc)
         return
+    forget_draft()
     state.opened(scn, slug, info.stamp, reset_editor=False)
     _message("ok", "store.saved", name=info.name, version=info.version)
 
@@ -106,6 +121,7 @@ def save_as_current(key: str) -> None:
     except StoreError as exc:
         _refused(exc)
         return
+    forget_draft()
     # the editor is reset so that the name field in the parameters shows the new name
     state.opened(scn.with_param("scenario", "name", name), info.slug, info.stamp, reset_editor=True)
     st.session_state[key] = ""
@@ -219,7 +235,7 @@ def _name_preview(key: str) -> None:
     if not name:
         return
     try:
-        slug = slugify(name)
+        slug = state.store().slug_for_new(name)
     except StoreError as exc:
         st.caption(f":red[{exc.text(lang())}]")
         return
@@ -402,8 +418,9 @@ def trash_rows() -> list[dict]:
         name = slug
         try:
             toml = store.root / ".trash" / entry / "current" / "scenario.toml"
-            name = str(tomllib.loads(toml.read_text(encoding="utf-8-sig")).get("scenario", {}).get("name") or slug)
-        except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+            data = parse_toml_text(toml.read_text(encoding="utf-8-sig"))
+            name = str(data.get("scenario", {}).get("name") or slug)
+        except (OSError, ValueError, UnicodeDecodeError, AttributeError, FileReadError):
             pass
         rows.append({"entry": entry, "slug": slug, "name": name, "when": when})
     return rows

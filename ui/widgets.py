@@ -6,13 +6,14 @@ Buttons act through on_click callbacks (see ui.state.leave_legacy_pages_mode), s
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Callable
 
 import pandas as pd
 import streamlit as st
 
 from planner import schema
-from planner.i18n import choice_label, fmt_mu, has_key, label, param_help
+from planner.i18n import choice_label, fmt_mu, has_key, label, param_help, t
 from planner.model import SolveResult
 from planner.scenario import Scenario
 from planner.validate import Problem
@@ -90,9 +91,28 @@ def kept_table_editor(name: str, frame: Callable[[], pd.DataFrame], version: int
         versions[name] = version
     elif key not in ss:
         base[name] = draft[name]
-    edited = st.data_editor(base[name], key=key, **kwargs)
+    edited = st.data_editor(numbered(base[name]), key=key, **kwargs)
     draft[name] = edited.reset_index(drop=True).copy()
     return edited
+
+
+def numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with its rows numbered from 1, as the messages about it count them (problems_view)."""
+    shown = frame.reset_index(drop=True)
+    shown.index = pd.RangeIndex(1, len(shown) + 1)
+    return shown
+
+
+def seed_tables(frames: dict[str, pd.DataFrame], version: int) -> None:
+    """From a callback: the kept table editors of `version` (the next one) start from these tables (an undo, a
+    restored draft) instead of the working scenario's."""
+    ss = st.session_state
+    base, draft = ss.setdefault("editor_base", {}), ss.setdefault("editor_draft", {})
+    versions = ss.setdefault("editor_base_ver", {})
+    for name, frame in frames.items():
+        base[name] = frame.reset_index(drop=True).copy()
+        draft[name] = base[name].copy()
+        versions[name] = version
 
 
 # --------------------------------------------------------------------------- the parameter form
@@ -210,9 +230,56 @@ def _apply_params(form: str, params: list[schema.Param], version, feedback_key: 
 # --------------------------------------------------------------------------- tables, figures and downloads
 
 
-def problems_table(problems: list[Problem], **kwargs) -> None:
-    """Validation problems as a table in the session's language (see figures.problems.problems_view)."""
-    st.dataframe(problems_view(problems, lang(), **kwargs), hide_index=True)
+def problems_table(problems: list[Problem], tabs: bool = False, **kwargs) -> None:
+    """Validation problems as a table in the session's language (see figures.problems.problems_view); with
+    `tabs`, each file is named by the editor tab the user sees it in (县级数据, not counties.csv)."""
+    view = problems_view(problems, lang(), **kwargs)
+    if tabs:
+        view = tab_names(view)
+    st.dataframe(view, hide_index=True)
+
+
+TABLE_TITLES = {"counties": "editor.tab_counties", "pairs": "editor.tab_pairs", "relocation": "editor.tab_relocation",
+                "lots": "editor.tab_lots", "demand": "editor.tab_demand", "payments": "editor.tab_payments"}
+
+
+def tab_title(filename: str) -> str:
+    """The editor tab that shows a scenario file (counties.csv -> 县级数据); other names unchanged."""
+    for table, (name, _, _) in schema.TABLES.items():
+        if name == filename:
+            return tr(TABLE_TITLES[table])
+    return filename
+
+
+def tab_text(text: str, lg: str | None = None) -> str:
+    """A message with every scenario file name replaced by its tab's title in quotes."""
+    lg = lg or lang()
+    for table, (name, _, _) in schema.TABLES.items():
+        if name in text:
+            title = t(TABLE_TITLES[table], lg)
+            quoted = f"“{title}”" if lg == "zh" else f"'{title}'"
+            text = text.replace(f"{name} ", quoted) if lg == "zh" else text
+            text = text.replace(name, quoted)
+    return text
+
+
+def tab_problems(problems: list[Problem]) -> list[Problem]:
+    """The problems with their messages naming tabs instead of files, in both languages (the file field stays:
+    it says which table a problem belongs to)."""
+    return [dataclasses.replace(p, message_zh=tab_text(p.message_zh, "zh"), message_en=tab_text(p.message_en, "en"))
+            for p in problems]
+
+
+def tab_names(view: pd.DataFrame) -> pd.DataFrame:
+    """A problems_view table speaking of tabs instead of files."""
+    file_col, msg_col = tr("problems.file"), tr("problems.message")
+    out = view.copy()
+    if file_col in out.columns:
+        out[file_col] = [tab_title(str(v)) for v in out[file_col]]
+        out = out.rename(columns={file_col: tr("editor.col_tab")})
+    if msg_col in out.columns:
+        out[msg_col] = [tab_text(str(v)) for v in out[msg_col]]
+    return out
 
 
 def number_columns(formats: dict[str, str], wide: tuple[str, ...] = ()) -> dict:
@@ -246,8 +313,14 @@ def solve_outcome(result: SolveResult) -> None:
     if result.status == "optimal":
         st.success(tr("solve.optimal", pairings=result.totals.get("pairings", 0),
                       matched=fmt_mu(result.totals.get("quota_matched_mu", 0.0))))
+    elif result.status == "time_limit" and result.has_solution and result.mip_gap is not None:
+        st.warning(tr("solve.within_gap", gap=f"{100 * result.mip_gap:.2f} %"))
+    elif result.status == "time_limit" and result.has_solution:
+        totals = result.totals
+        st.warning(tr("solve.not_proven", matched=fmt_mu(totals.get("quota_matched_mu", 0.0)),
+                      possible=fmt_mu(min(totals.get("surplus_offered_mu", 0.0), totals.get("demand_mu", 0.0)))))
     elif result.status == "time_limit":
-        st.warning(tr("solve.time_limit_with" if result.has_solution else "solve.time_limit_without"))
+        st.warning(tr("solve.time_limit_without"))
     else:
         st.error(tr("solve.failed", message=result.message))
 
@@ -283,6 +356,7 @@ def pending_edits_note() -> None:
         st.warning(tr("pairings.pending_edits", n=n))
 
 
-__all__ = ["widget_key", "kept", "labels_now", "request", "kept_table_editor", "form_feedback_pending", "param_form",
+__all__ = ["widget_key", "kept", "labels_now", "request", "kept_table_editor", "numbered", "seed_tables",
+           "TABLE_TITLES", "tab_title", "tab_text", "tab_problems", "tab_names", "form_feedback_pending", "param_form",
            "problems_table", "number_columns", "numeric_columns", "download", "kpi_row", "solve_outcome", "progress_bar", "county_label",
            "page_header", "pending_edits_note"]

@@ -22,6 +22,7 @@ from planner.export.common import (Facts, document_date, fixed, grade, is_deal, 
                                    total_price, uses_plan_adjustment)
 from planner.export.headers import header, kind
 from planner.export.markdown import agreement_filenames, agreement_files
+from planner.export.zippack import deflated, dos_stamp, package_bytes
 from planner.i18n import choice_label, t
 
 EAST_ASIA_FONT = "宋体"  # SimSun: on every Chinese Windows, and WPS maps it on Linux
@@ -96,11 +97,14 @@ MAX_REPORT_ROWS = 100  # a longer table is no reading for people (and slow in Wo
 def _table(doc, fields: list[str], rows: list[dict], lang: str, total: dict | None = None,
            headers: dict[str, str] | None = None) -> None:
     """A grid table with a repeated, bold header row; numbers right-aligned with fixed decimals. Past
-    MAX_REPORT_ROWS rows the table stops (its total still covers every row) with a note where the rest is."""
+    MAX_REPORT_ROWS rows the table stops (its total still covers every row) with a note where the rest is.
+
+    The header row is built with python-docx; the body rows, the same markup python-docx writes for them, are
+    written as WordprocessingML text and parsed once (python-docx takes about 2 ms per cell)."""
     left_out = max(0, len(rows) - MAX_REPORT_ROWS)
     rows = rows[:MAX_REPORT_ROWS]
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import OxmlElement
+    from docx.oxml import OxmlElement, parse_xml
+    from docx.oxml.ns import nsdecls
     from docx.shared import Pt
 
     table = doc.add_table(rows=1, cols=len(fields))
@@ -112,27 +116,51 @@ def _table(doc, fields: list[str], rows: list[dict], lang: str, total: dict | No
         run = cell.paragraphs[0].add_run(_clean((headers or {}).get(f) or header(f, lang)))
         run.bold = True
         run.font.size = Pt(9)
+    # each body cell as table.add_row() makes it: the width of its grid column (python-docx writes twips)
+    cell_props = [f'<w:tcPr><w:tcW w:type="dxa" w:w="{col.w.twips}"/></w:tcPr>' if col.w is not None else ""
+                  for col in table._tbl.tblGrid.gridCol_lst]
+    body = []
     for rec, bold in [(r, False) for r in rows] + ([(total, True)] if total else []):
-        cells = table.add_row().cells
-        for cell, f in zip(cells, fields):
+        run_props = BOLD_RUN if bold else PLAIN_RUN
+        cells = []
+        for props, f in zip(cell_props, fields):
             value = rec.get(f)
             numeric = isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
             shown = "" if value is None else fixed(value, DECIMALS.get(kind(f), 2)) if numeric else _clean(value)
-            p = cell.paragraphs[0]
-            run = p.add_run(shown)
-            run.bold = bold
-            run.font.size = Pt(9)
-            if numeric:
-                p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            align = '<w:pPr><w:jc w:val="right"/></w:pPr>' if numeric else ""
+            cells.append(f"<w:tc>{props}<w:p>{align}<w:r>{run_props}{_run_content(shown)}</w:r></w:p></w:tc>")
+        body.append(f"<w:tr>{''.join(cells)}</w:tr>")
+    if body:
+        table._tbl.extend(list(parse_xml(f"<w:tbl {nsdecls('w')}>{''.join(body)}</w:tbl>")))
     if left_out:
         doc.add_paragraph(t("report.rows_left_out", lang, shown=MAX_REPORT_ROWS, n=left_out))
+
+
+BOLD_RUN, PLAIN_RUN = '<w:rPr><w:b/><w:sz w:val="18"/></w:rPr>', '<w:rPr><w:b w:val="0"/><w:sz w:val="18"/></w:rPr>'
+RUN_BREAKS = re.compile(r"(\t|\r|\n)")
+
+
+def _run_content(value: str) -> str:
+    """A run's text as python-docx writes it: a tab is <w:tab/>, each CR or LF a <w:br/>, the rest <w:t> (space
+    preserved when the piece starts or ends with white space)."""
+    out = []
+    for piece in RUN_BREAKS.split(value):
+        if piece == "\t":
+            out.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            out.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            out.append(f"<w:t{space}>{xml_escape(piece)}</w:t>")
+    return "".join(out)
 
 
 class _AgreementTemplate:
     """The styled Word package, built once per export with python-docx; each agreement only fills in the body.
 
     python-docx needs about 0.1 s per document; a national plan has thousands of pairings, so the paragraphs are
-    written as WordprocessingML directly (five paragraph shapes, all text XML-escaped) into a copy of the package."""
+    written as WordprocessingML directly (five paragraph shapes, all text XML-escaped) into a copy of the package,
+    whose shared members are deflated once (`zippack`)."""
 
     BODY = "@@BODY@@"
     TITLE = "@@TITLE@@"
@@ -140,12 +168,15 @@ class _AgreementTemplate:
     def __init__(self):
         doc = _document(self.TITLE)
         doc.add_paragraph(self.BODY)
-        self.parts: dict[str, bytes] = {}
         with zipfile.ZipFile(io.BytesIO(_bytes(doc))) as zf:
-            self.infos = zf.infolist()
-            for info in self.infos:
-                self.parts[info.filename] = zf.read(info.filename)
-        xml = self.parts["word/document.xml"].decode("utf-8")
+            parts = {info.filename: zf.read(info.filename) for info in zf.infolist()}
+        self.order = list(parts)
+        # Every member but the body and the title is the same in each agreement: deflated once, here.
+        self.shared = {name: deflated(name, data) for name, data in parts.items()
+                       if name not in ("word/document.xml", "docProps/core.xml")}
+        self.core = parts["docProps/core.xml"]
+        self.stamp = dos_stamp()
+        xml = parts["word/document.xml"].decode("utf-8")
         i = xml.index(self.BODY)
         start, end = max(xml.rfind("<w:p>", 0, i), xml.rfind("<w:p ", 0, i)), xml.index("</w:p>", i) + len("</w:p>")
         self.head, self.tail = xml[:start], xml[end:]
@@ -163,16 +194,11 @@ class _AgreementTemplate:
             elif bl.kind == "check":
                 bold = "<w:b/>" if bl.level == 1 else ""
                 body.append(_p([("☐ ", ""), (bl.label, bold), (" " + bl.text, "")], indent=425 * (bl.level - 1)))
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            for info in self.infos:
-                data = self.parts[info.filename]
-                if info.filename == "word/document.xml":
-                    data = (self.head + "".join(body) + self.tail).encode("utf-8")
-                elif info.filename == "docProps/core.xml":
-                    data = data.replace(self.TITLE.encode(), _esc(blocks[0].text if blocks else "").encode("utf-8"))
-                zf.writestr(info.filename, data)
-        return buf.getvalue()
+        own = {"word/document.xml": (self.head + "".join(body) + self.tail).encode("utf-8"),
+               "docProps/core.xml": self.core.replace(self.TITLE.encode(),
+                                                      _esc(blocks[0].text if blocks else "").encode("utf-8"))}
+        return package_bytes([self.shared[name] if name in self.shared else deflated(name, own[name])
+                              for name in self.order], self.stamp)
 
 
 def _esc(value) -> str:
@@ -195,10 +221,11 @@ def agreement_docx_bytes(scn, result, seller_code: str, buyer_code: str, lang: s
     return _AgreementTemplate().render(blocks, lang)
 
 
-def agreement_docx_files(scn, result, lang: str = "zh", generated: str | None = None) -> dict[str, bytes]:
+def agreement_docx_files(scn, result, lang: str = "zh", generated: str | None = None,
+                         facts: Facts | None = None) -> dict[str, bytes]:
     """One .docx per recommended pairing, named like the Markdown files (01_<seller>_<buyer>.docx)."""
     generated = generated or now()
-    facts = Facts.of(scn, result.pairings)
+    facts = facts or Facts.of(scn, result.pairings)
     p = result.pairings
     if not len(p):
         return {}
@@ -210,7 +237,7 @@ def agreement_docx_files(scn, result, lang: str = "zh", generated: str | None = 
 STALE = re.compile(r"(index\.md|\d{2,}_[0-9A-Za-z_-]+\.(md|docx))")
 
 
-def write_agreements(scn, result, folder: Path, lang: str = "zh") -> list[Path]:
+def write_agreements(scn, result, folder: Path, lang: str = "zh", facts: Facts | None = None) -> list[Path]:
     """Write agreements/*.docx (one per pairing) and the Markdown versions with index.md. Agreement files of an
     earlier run in the same folder are removed first, so the folder never holds an agreement for a pairing that is
     no longer recommended."""
@@ -220,7 +247,9 @@ def write_agreements(scn, result, folder: Path, lang: str = "zh") -> list[Path]:
         if old.is_file() and STALE.fullmatch(old.name):
             old.unlink()
     generated = now()
-    files = {**agreement_docx_files(scn, result, lang, generated), **agreement_files(scn, result, lang, generated)}
+    facts = facts or Facts.of(scn, result.pairings)
+    files = {**agreement_docx_files(scn, result, lang, generated, facts),
+             **agreement_files(scn, result, lang, generated, facts)}
     paths = []
     for name, data in files.items():
         path = folder / name
@@ -232,9 +261,11 @@ def write_agreements(scn, result, folder: Path, lang: str = "zh") -> list[Path]:
 # --------------------------------------------------------------------------- the plan report
 
 def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report: pd.DataFrame | None = None,
-                      generated: str | None = None) -> bytes:
+                      generated: str | None = None, facts: Facts | None = None,
+                      figure: bytes | None = None) -> bytes:
     """The plan for people: scenario, headline figures, pairings, per-county reasons, proceeds (with relocation
-    data) and the ledger. `report` is explain.county_report(scn, result) when the caller has it already."""
+    data) and the ledger. `report` is explain.county_report(scn, result) and `facts` Facts.of(scn,
+    result.pairings) when the caller has them already; `figure` (PNG bytes) goes after the headline figures."""
     from planner import __version__
     from planner.export.workbook import county_report_or_blank
     from planner.ledger import ledger
@@ -256,12 +287,15 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
         allocation = allocate(scn, result.pairings)
     doc = _document(say("title", scenario=scn.name))
     _heading(doc, say("title", scenario=scn.name), "Title")
+    if scn.illustrative:  # the baseline's quantities are made up: say so first, in bold (issue 16)
+        doc.add_paragraph().add_run(_clean(t("banner.illustrative", lang))).bold = True
     if text(scn.description):
         doc.add_paragraph(_clean(scn.description))
-    doc.add_paragraph(_clean(say("generated", hash=scn.content_hash(), version=__version__,
+    p = result.pairings
+    facts = facts or Facts.of(scn, p)
+    doc.add_paragraph(_clean(say("generated", hash=facts.hash, version=__version__,
                                  solver=f"{result.solver} ({result.algorithm})",
                                  generated=document_date(generated or now(), lang))))
-    p = result.pairings
     tot = result.totals
     quota, amount = float(p["quota_mu"].sum()), float(p["amount_wan"].sum())
     price = total_price(quota, amount)
@@ -275,7 +309,6 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
             (say("unmet"), mu(tot.get("unmet_demand_mu"))),
             (say("plan_adjustment"), mu(tot.get("plan_adjustment_mu")))]
     records = p.to_dict("records")
-    facts = Facts.of(scn, p)
     quality = [facts.quality(r) for r in records]
     if any(is_deal(r) for r in records):
         head.append((say("deals"), say("deals_value", n=sum(is_deal(r) for r in records))))
@@ -284,6 +317,9 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
                                          unchecked=quality.count("unchecked"), balanced=quality.count("balanced"))))
     _table(doc, ["item", "value"], [{"item": k, "value": v} for k, v in head], lang,
            headers={"item": t("workbook.audit_col.item", lang), "value": t("workbook.audit_col.value", lang)})
+
+    if figure is not None:
+        _figure(doc, figure)
 
     _heading(doc, say("h_pairings"), "Heading 1")
     if len(p):
@@ -328,6 +364,13 @@ def report_docx_bytes(scn, result, allocation=None, lang: str = "zh", *, report:
     _heading(doc, numbered("h_agreements", i + 1), "Heading 1")
     doc.add_paragraph(say("agreements_intro"))
     return _bytes(doc)
+
+
+def _figure(doc, png: bytes) -> None:
+    """The one place a figure of the plan goes (after the headline figures): a picture the width of the text."""
+    from docx.shared import Cm
+
+    doc.add_picture(io.BytesIO(png), width=Cm(21.0 - 2 * 2.2))
 
 
 def _pairings_table(doc, p: pd.DataFrame, records: list[dict], quality: list[str], lang: str, quota: float,

@@ -67,11 +67,13 @@ def md_bytes(value: str) -> bytes:
     return ("\ufeff" + value.replace("\r\n", "\n").replace("\n", "\r\n")).encode("utf-8")
 
 
-def agreement_files(scn, result, lang: str = "zh", generated: str | None = None) -> dict[str, bytes]:
-    """One Markdown file per recommended pairing plus index.md."""
+def agreement_files(scn, result, lang: str = "zh", generated: str | None = None,
+                    facts: Facts | None = None) -> dict[str, bytes]:
+    """One Markdown file per recommended pairing plus index.md (`facts`: Facts.of(scn, result.pairings), when the
+    caller has it)."""
     lang = "en" if lang == "en" else "zh"
     generated = generated or now()
-    facts = Facts.of(scn, result.pairings)
+    facts = facts or Facts.of(scn, result.pairings)
     p = result.pairings
     names = agreement_filenames(p)
     files: dict[str, bytes] = {}

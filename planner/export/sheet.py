@@ -25,13 +25,13 @@ COLORS = {"header": "DDEBF7", "total": "F2F2F2", "heading": "E2EFDA", "title": "
           "flag": "FFF2CC"}
 LANG = "zh"  # the workbook is written in Chinese, as staff file it
 
+WIDE = re.compile("[\u2e80-\U0010ffff]")  # CJK and full-width characters: two columns wide
+
+
 def _width(value) -> int:
     """Display width: CJK and full-width characters count two."""
     text = value if isinstance(value, str) else fixed(value) if isinstance(value, (int, float, np.number)) else str(value)
-    w = 0
-    for ch in text:
-        w += 2 if ord(ch) > 0x2E7F else 1
-    return w
+    return len(text) + len(WIDE.findall(text))
 
 
 def _two_line(text: str, limit: int = 14) -> str:
@@ -119,12 +119,12 @@ class Sheet:
             c.border = self.Border(bottom=self.thin, top=self.thin)
             self._fit(j, text, header=True)
         r = 3
+        columns = [(j, f, kinds[f], FMT.get(kinds[f]), kinds[f] in ("long", "mixed"),
+                    "left" if kinds[f] == "mixed" else None) for j, f in enumerate(fields, 1)]
         for rec in df.to_dict("records"):
-            for j, f in enumerate(fields, 1):
-                kind = kinds[f]
-                value = rec.get(f)
-                self.put(r, j, value, fmt=FMT.get(kind), wrap=kind in ("long", "mixed"),
-                         align="left" if kind == "mixed" else None)
+            for j, f, kind, fmt, wrap, align in columns:
+                value = xl_value(rec.get(f))  # once for both: xl_value of its own result is that result
+                self.put(r, j, value, fmt=fmt, wrap=wrap, align=align)
                 self._fit(j, value, kind=kind)
             r += 1
         if total is not None:
@@ -204,8 +204,8 @@ class Sheet:
 
 
 def xl_value(value):
-    if value is None:
-        return None
+    if value is None or type(value) is str:  # most cells: nothing to convert
+        return value
     if isinstance(value, (bool, np.bool_)):
         return t("workbook.yes" if value else "workbook.no", LANG)
     if isinstance(value, (int, np.integer)):

@@ -279,13 +279,13 @@ def _dump(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _sheet_audit(wb, scn, result, generated: str, extra: dict | None) -> None:
+def _sheet_audit(wb, scn, result, generated: str, extra: dict | None, scenario_hash: str) -> None:
     import openpyxl
 
     from planner import __version__
 
     sh = Sheet(wb, sheet_name("audit"))
-    h = scn.content_hash()
+    h = scenario_hash
     same = h == result.scenario_hash
     tot = result.totals
     a = {k: say(f"audit.{k}") for k in ("scenario_name", "scenario_description", "scenario_hash", "result_hash",
@@ -294,7 +294,9 @@ def _sheet_audit(wb, scn, result, generated: str, extra: dict | None) -> None:
                                          "proceeds",
                                          "plan_adjustment", "unmet")}
     rows = [
-        (a["scenario_name"], scn.name), (a["scenario_description"], scn.description), (a["scenario_hash"], h),
+        (a["scenario_name"], scn.name), (a["scenario_description"], scn.description),
+        *([(say("audit.illustrative"), t("banner.illustrative", LANG))] if scn.illustrative else []),
+        (a["scenario_hash"], h),
         (a["result_hash"], result.scenario_hash + say("audit.hash_same" if same else "audit.hash_differs")),
         (a["version"], f"planner {__version__}"),
         (a["solver"], say("audit.solver_value", solver=result.solver, algorithm=result.algorithm)),
@@ -362,14 +364,15 @@ def _sheet_agreement(wb, title: str, blocks: list[Block]) -> None:
 
 def workbook_bytes(scn, result, allocation=None, comparison=None, *, generated: str | None = None,
                    audit_extra: dict | None = None, max_agreement_sheets: int = MAX_AGREEMENT_SHEETS,
-                   report: pd.DataFrame | None = None) -> bytes:
+                   report: pd.DataFrame | None = None, facts: Facts | None = None) -> bytes:
     """The Excel workbook (.xlsx): 参数, 配对, 县汇总, 收益分配 (+ 收益分配-县; when relocation data exist), 台账,
     比较 (+ details; when a comparison is given), 生成信息 (the generation record), and one 协议-<seller>-<buyer>
     sheet per pairing — up to
     `max_agreement_sheets` pairings; a plan with more (a national-sized one) gets no agreement sheets, and the
     audit sheet points to the agreements zip instead (thousands of sheets would make the workbook unusable).
 
-    `report` is explain.county_report(scn, result) when the caller has it already (it is computed otherwise)."""
+    `report` is explain.county_report(scn, result) and `facts` Facts.of(scn, result.pairings) when the caller has
+    them already (they are computed otherwise)."""
     import openpyxl
 
     from planner import __version__
@@ -389,7 +392,7 @@ def workbook_bytes(scn, result, allocation=None, comparison=None, *, generated: 
     extra = dict(audit_extra or {})
     if many:
         extra[header("agreement_sheet", LANG)] = say("agreements_omitted", n=len(p), limit=max_agreement_sheets)
-    facts = Facts.of(scn, p)
+    facts = facts or Facts.of(scn, p)
     _sheet_params(wb, scn)
     _sheet_pairings(wb, scn, result, names, facts)
     _sheet_counties(wb, scn, result, report)
@@ -399,7 +402,7 @@ def workbook_bytes(scn, result, allocation=None, comparison=None, *, generated: 
     ledger_sheet.sheet_quota_ledger(wb, scn, result)  # 指标台账: lots, deals, quota unsold at expiry (art. 14, 16, 27)
     if comparison is not None:
         _sheet_comparison(wb, comparison)
-    _sheet_audit(wb, scn, result, generated, extra)
+    _sheet_audit(wb, scn, result, generated, extra, facts.hash)
     if not many:
         for name, row in zip(names, p.to_dict("records")):
             _sheet_agreement(wb, name, agreement_blocks(scn, row, LANG, text, generated, facts))

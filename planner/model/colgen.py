@@ -1,64 +1,168 @@
 """Column generation: the fast path for very large LPs (national size). Exact for the LP: the restricted master
 grows by the columns with positive reduced cost until none is left, so its optimum and duals are the whole model's.
+
+Plan adjustment (article 6 ¶2) is priced as well, without its link rows (a_sb <= Σ_u x_ub, one per pair: 330,000
+at national size, which made every master solve crawl). The master sees a quota flow in two forms: plain, and
+"adjusted" (one 亩 of x_ub together with one 亩 of a_sb: it counts against supply, demand, budget and the seller's
+adjustable space but not against the buyer's construction cap, and pays the penalty). Any plan with a_sb <= Σ_u
+x_ub splits into plain and adjusted flows and back, so the two LPs are the same; the link row's dual is recovered
+as max(0, reduced cost of a_sb without it), which makes every column of the full model price out (tested).
 """
 from __future__ import annotations
 
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from planner.model.matrix import LinearModel
 from planner.model.solvers import RawSolution, _highs_lp, _new_highs
 
+PRICED = ("x", "a")  # column kinds pricing brings in; every other column sits in the master from the start
+LINK = "adjust_link"
+
 
 def _initial_columns(m: LinearModel, per_county: int) -> np.ndarray:
-    """Every non-pair column and every agreed deal, plus each seller's and each buyer's best-paying pairs."""
+    """Every column that is not priced, every agreed deal's flows (and plan adjustment), plus each supply unit's and
+    each buyer's best-paying flows."""
     x_cols = np.nonzero(m.col_kind == "x")[0]
-    keep = np.zeros(m.n_cols, dtype=bool)
-    keep[m.col_kind != "x"] = True
+    keep = ~np.isin(m.col_kind, PRICED)
     x_pair = m.x_pairs()
     deal = ~np.isnan(m.pairs["deal_mu"].to_numpy(dtype=float))
     keep[x_cols[deal[x_pair]]] = True  # a signed deal's flows must be in the master from the start
+    a_cols = np.nonzero(m.col_kind == "a")[0]
+    keep[a_cols[deal[m.col_ref[a_cols]]]] = True  # and what may hold it under a construction cap
     c = m.c[x_cols]
-    # Each supply unit's (county or lot) and each buyer's best-paying flows.
     units = m.market.flows["unit_idx"].to_numpy()[m.col_ref[x_cols]]
     for by in (units, m.pairs["buyer_idx"].to_numpy()[x_pair]):
-        order = np.lexsort((-c, by))
-        owners = by[order]
-        first = np.searchsorted(owners, owners, side="left")
-        rank = np.arange(len(order)) - first
-        keep[x_cols[order[rank < per_county]]] = True
+        keep[x_cols[_best_per_owner(c, by, per_county)]] = True
     return np.nonzero(keep)[0]
 
 
-def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: int = 5,
-                        batch: int = 10_000, purge_after: int = 2) -> RawSolution:
-    """Column generation over pair columns: exact for the LP, and far faster at national size.
+def _best_per_owner(score: np.ndarray, owner: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores of each owner."""
+    order = np.lexsort((-score, owner))
+    owners = owner[order]
+    first = np.searchsorted(owners, owners, side="left")
+    return order[(np.arange(len(order)) - first) < k]
 
-    The restricted model starts with each county's best-paying pairs; every round prices all pair columns at once
-    with the duals (reduced cost c - A'y, one sparse product) and adds the most attractive ones; when no column
-    has a positive reduced cost the restricted optimum is optimal for the whole model, duals included.
+
+def _column_owner(m: LinearModel) -> np.ndarray:
+    """The buyer each priced column serves (-1 for others): a round takes a few columns per buyer."""
+    owner = np.full(m.n_cols, -1, dtype=np.int64)
+    x_cols = np.nonzero(m.col_kind == "x")[0]
+    bi = m.pairs["buyer_idx"].to_numpy()
+    owner[x_cols] = bi[m.x_pairs()]
+    a_cols = np.nonzero(m.col_kind == "a")[0]
+    owner[a_cols] = bi[m.col_ref[a_cols]]
+    return owner
+
+
+def _select(rc: np.ndarray, candidates: np.ndarray, owner: np.ndarray, batch: int, per_owner: int) -> np.ndarray:
+    """The batch of a round: at most `per_owner` columns per buyer, the most attractive first, `batch` in all."""
+    if per_owner and len(candidates) > batch:
+        pool = candidates
+        if len(pool) > 20 * batch:  # a buyer's best few are among the overall best by far
+            pool = pool[np.argpartition(-rc[pool], 20 * batch)[:20 * batch]]
+        pool = pool[_best_per_owner(rc[pool], owner[pool], per_owner)]
+        if len(pool) >= min(batch, len(candidates)) // 2:
+            candidates = pool
+    if len(candidates) > batch:
+        candidates = candidates[np.argpartition(-rc[candidates], batch)[:batch]]
+    return np.sort(candidates)
+
+
+def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: int = 5,
+                        batch: int = 10_000, purge_after: int = 2, per_owner: int = 0) -> RawSolution:
+    """Column generation over quota (and plan adjustment) columns: exact for the LP, and far faster at national size.
+
+    The restricted model starts with each supply unit's and each buyer's best-paying flows; every round prices all
+    columns at once with the duals (reduced cost c - A'y, one sparse product) and adds the most attractive ones
+    (`per_owner` > 0: at most that many per buyer); when no column has a positive reduced cost the restricted
+    optimum is optimal for the whole model, duals included.
     """
     import highspy
 
     t0 = time.perf_counter()
     MS = highspy.HighsModelStatus
-    cols = _initial_columns(m, per_county)
-    active = np.zeros(m.n_cols, dtype=bool)
-    active[cols] = True
+    inf = highspy.kHighsInf
     A_csc = m.A.tocsc()
     AT = A_csc.T  # CSR view: pricing is one product with it
+    n = m.n_cols
+
+    # Adjusted flows (see the module docstring): one per quota column of a pair with an `a` column.
+    a_cols = np.nonzero(m.col_kind == "a")[0]
+    x_cols = np.nonzero(m.col_kind == "x")[0]
+    a_of_pair = np.full(len(m.pairs), -1, dtype=np.int64)
+    a_of_pair[m.col_ref[a_cols]] = a_cols
+    x_a = a_of_pair[m.x_pairs()] if len(x_cols) else np.zeros(0, dtype=np.int64)
+    comp_x, comp_a = x_cols[x_a >= 0], x_a[x_a >= 0]
+    plain_bounds = np.all(m.col_lo[comp_x] == 0) and np.all(m.col_lo[a_cols] == 0) and \
+        not np.isfinite(m.col_hi[comp_x]).any() and not np.isfinite(m.col_hi[a_cols]).any()
+    split = len(a_cols) > 0 and bool(plain_bounds)
+    if not split:  # bounds set on x or a (never by the planner today): price `a` with its link rows in the master
+        comp_x = comp_a = np.zeros(0, dtype=np.int64)
+    link = (m.row_kind == LINK) if split else np.zeros(m.n_rows, dtype=bool)
+    rows_in = np.nonzero(~link)[0]
+    row_pos = np.full(m.n_rows, -1, dtype=np.int64)
+    row_pos[rows_in] = np.arange(len(rows_in))
+    A_comp = (A_csc[:, comp_x] + A_csc[:, comp_a]).tocsc() if split else None
+    if split:
+        A_comp.eliminate_zeros()  # the construction entry (+1 - 1) and the link entry (-1 + 1) cancel
+    nv = n + len(comp_x)  # virtual columns: the model's, then the adjusted flows
+    c_v = np.concatenate([m.c, m.c[comp_x] + m.c[comp_a]])
+    lo_v = np.concatenate([m.col_lo, np.zeros(len(comp_x))])
+    hi_v = np.concatenate([m.col_hi, np.full(len(comp_x), np.inf)])
+    priced = np.concatenate([np.isin(m.col_kind, PRICED), np.ones(len(comp_x), dtype=bool)])
+    owner = np.concatenate([_column_owner(m), _column_owner(m)[comp_x]])
+
+    def column_block(v):
+        """Master columns for virtual columns v (sorted): CSC restricted to the master's rows."""
+        plain, comp = v[v < n], v[v >= n] - n
+        sub = A_csc[:, plain]
+        if len(comp):
+            sub = sp.hstack([sub, A_comp[:, comp]], format="csc")
+        on = row_pos[sub.indices] >= 0
+        return _kept_starts(on, sub.indptr), row_pos[sub.indices[on]], sub.data[on]
+
+    init = _initial_columns(m, per_county)
+    if split:
+        init = init[m.col_kind[init] != "a"]
+        deal = ~np.isnan(m.pairs["deal_mu"].to_numpy(dtype=float))
+        deal_comp = np.nonzero(deal[m.col_ref[comp_x]])[0]  # a deal may need plan adjustment under its cap
+        init = np.concatenate([init, n + deal_comp])
+    cols = np.sort(init)
+    active = np.zeros(nv, dtype=bool)
+    active[cols] = True
+
     h = _new_highs()
     h.setOptionValue("solver", "simplex")
     # Adding columns keeps the basis primal feasible, so primal simplex re-optimises from where it stopped
     # (measured 2.5x faster than dual simplex here).
     h.setOptionValue("simplex_strategy", 4)
-    if h.passModel(_highs_lp(m, cols, A_csc)) == highspy.HighsStatus.kError:
-        return RawSolution("failed", "HiGHS rejected the model", False, np.zeros(m.n_cols), None, 0.0, 0.0)
-    tol = 1e-7 * max(1.0, float(np.max(np.abs(m.c))) if m.n_cols else 1.0)
+    lp = _highs_lp(m, np.zeros(0, dtype=np.int64), A_csc)
+    lp.row_lower_ = np.asarray(lp.row_lower_)[rows_in]
+    lp.row_upper_ = np.asarray(lp.row_upper_)[rows_in]
+    lp.num_row_ = len(rows_in)
+    if h.passModel(lp) == highspy.HighsStatus.kError:
+        return RawSolution("failed", "HiGHS rejected the model", False, np.zeros(n), None, 0.0, 0.0)
+
+    def add_columns(v):
+        starts, index, value = column_block(v)
+        h.addCols(len(v), c_v[v].astype(float), lo_v[v].astype(float),
+                  np.where(np.isfinite(hi_v[v]), hi_v[v], inf).astype(float), len(index),
+                  starts.astype(np.int32), index.astype(np.int32), value.astype(float))
+
+    add_columns(cols)
+    # The tolerance scales with what priced columns earn: the min_sale shortfall's penalty (1e4 x larger) would
+    # otherwise hide columns worth a few 万元 (found by the every-rule test).
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(c_v[priced]))) if priced.any() else 1.0)
+    best = -np.inf
+    stalled = 0  # rounds without progress: purging then stops, so columns only accumulate and the loop ends
     rounds = 0
     idle = np.zeros(len(cols), dtype=np.int32)  # rounds each master column has sat out of the basis
-    is_pair = m.col_kind == "x"
+    y = np.zeros(m.n_rows)
+    rc = np.zeros(n)
     while True:
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - t0)
@@ -72,36 +176,34 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
         if ms != MS.kOptimal:
             break
         sol = h.getSolution()
-        y = np.array(sol.row_dual, dtype=float)
+        y[rows_in] = np.array(sol.row_dual, dtype=float)  # link rows stay at 0: they are not in the master
         rc = m.c - AT @ y
-        rc[active] = -np.inf
-        candidates = np.nonzero(rc > tol)[0]
+        rc_v = np.concatenate([rc, rc[comp_x] + rc[comp_a]])
+        if split:
+            rc_v[a_cols] = -np.inf  # `a` enters only within adjusted flows
+        rc_v[active] = -np.inf
+        candidates = np.nonzero(rc_v > tol)[0]
         if len(candidates) == 0:
             break
-        if purge_after:
-            # Keep the master small: drop pair columns that stayed nonbasic at zero for `purge_after` rounds
+        objective = float(h.getInfo().objective_function_value)
+        stalled = stalled + 1 if objective <= best + 1e-12 * max(1.0, abs(best)) else 0
+        best = max(best, objective)
+        if purge_after and stalled < 10:
+            # Keep the master small: drop priced columns that stayed nonbasic at zero for `purge_after` rounds
             # (pricing brings any of them back if it becomes attractive again). Simplex iterations cost grows
             # with the master's width, so this keeps late rounds cheap.
-            basic = np.array([s == highspy.HighsBasisStatus.kBasic for s in h.getBasis().col_status])
+            basic = np.array(h.getBasis().col_status) == highspy.HighsBasisStatus.kBasic
             at_zero = np.abs(np.array(sol.col_value)) <= 1e-12
             idle = np.where(basic | ~at_zero, 0, idle + 1)
-            drop = np.nonzero((idle >= purge_after) & is_pair[cols])[0]
+            drop = np.nonzero((idle >= purge_after) & priced[cols])[0]
             if len(drop):
                 h.deleteCols(len(drop), drop.astype(np.int32))
                 keep = np.ones(len(cols), dtype=bool)
                 keep[drop] = False
                 active[cols[drop]] = False
                 cols, idle = cols[keep], idle[keep]
-        if len(candidates) > batch:
-            # The most attractive columns overall (spreading the batch over sellers and buyers was measured
-            # slower: more rounds for the same columns).
-            candidates = candidates[np.argpartition(-rc[candidates], batch)[:batch]]
-        candidates.sort()
-        sub = A_csc[:, candidates]
-        inf = highspy.kHighsInf
-        h.addCols(len(candidates), m.c[candidates].astype(float), m.col_lo[candidates].astype(float),
-                  np.where(np.isfinite(m.col_hi[candidates]), m.col_hi[candidates], inf).astype(float),
-                  sub.nnz, sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data.astype(float))
+        candidates = _select(rc_v, candidates, owner, batch, per_owner)
+        add_columns(candidates)
         cols = np.concatenate([cols, candidates])
         idle = np.concatenate([idle, np.zeros(len(candidates), dtype=np.int32)])
         active[candidates] = True
@@ -109,16 +211,32 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
     info = h.getInfo()
     seconds = time.perf_counter() - t0
     has = bool(info.primal_solution_status >= 2)
-    x = np.zeros(m.n_cols)
+    x = np.zeros(n)
     if has:
-        x[cols] = np.array(sol.col_value, dtype=float)
+        value = np.array(sol.col_value, dtype=float)
+        plain = cols < n
+        x[cols[plain]] = value[plain]
+        k = cols[~plain] - n
+        np.add.at(x, comp_x[k], value[~plain])
+        np.add.at(x, comp_a[k], value[~plain])
     obj = float(m.c @ x) if has else 0.0
-    note = f" (column generation: {rounds} rounds, {len(cols)} of {m.n_cols} columns in the final master)"
+    note = f" (column generation: {rounds} rounds, {len(cols)} of {nv} columns in the final master)"
     if ms == MS.kOptimal:
-        return RawSolution("optimal", h.modelStatusToString(ms) + note, True, x,
-                           np.array(sol.row_dual, dtype=float), obj, seconds)
+        duals = np.zeros(m.n_rows)
+        duals[rows_in] = np.array(sol.row_dual, dtype=float)
+        if split:
+            # The link row's dual: what one more 亩 of adjustment would earn on the pair, if anything.
+            link_rows = np.nonzero(link)[0]
+            link_a = a_of_pair[m.row_ref[link_rows]]
+            duals[link_rows] = np.maximum(0.0, rc[link_a])
+        return RawSolution("optimal", h.modelStatusToString(ms) + note, True, x, duals, obj, seconds)
     if ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt):
         # Restricted columns are a subset: the best plan found is feasible for the whole model.
         return RawSolution("time_limit", "Time limit reached" + note, has, x, None, obj, seconds)
-    return RawSolution("failed", f"HiGHS: {h.modelStatusToString(ms)}{note}", False, np.zeros(m.n_cols), None, 0.0,
+    return RawSolution("failed", f"HiGHS: {h.modelStatusToString(ms)}{note}", False, np.zeros(n), None, 0.0,
                        seconds)
+
+
+def _kept_starts(keep: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Start of each compressed column once the entries where `keep` is False are dropped."""
+    return np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])[indptr[:-1]]

@@ -51,13 +51,15 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
     ns, nb = len(sellers), len(buyers)
     si = np.repeat(np.arange(ns), nb)
     bi = np.tile(np.arange(nb), ns)
-    df = pd.DataFrame({
-        "seller_idx": si, "buyer_idx": bi,
-        "seller_code": sellers["code"].to_numpy(dtype=object)[si] if ns else np.array([], dtype=object),
-        "buyer_code": buyers["code"].to_numpy(dtype=object)[bi] if nb else np.array([], dtype=object),
-    })
-    df = df[df["seller_code"] != df["buyer_code"]].reset_index(drop=True)
-    si, bi = df["seller_idx"].to_numpy(), df["buyer_idx"].to_numpy()
+    # A county never trades with itself. Found on the index arrays: building millions of code strings first and
+    # comparing them took seconds at national size.
+    b_pos = {code: j for j, code in enumerate(buyers["code"])}
+    twin = np.array([b_pos.get(code, -1) for code in sellers["code"]], dtype=np.int64)
+    if ns and nb:
+        keep = twin[si] != bi
+        si, bi = si[keep], bi[keep]
+    df = pd.DataFrame({"seller_idx": si, "buyer_idx": bi, "seller_code": _take_codes(sellers["code"], si),
+                       "buyer_code": _take_codes(buyers["code"], bi)})
     guide_lo = scn.param("pricing", "guide_floor")
     guide_hi = scn.param("pricing", "guide_ceiling")
     theta = float(scn.param("pricing", "bargaining_weight"))
@@ -68,17 +70,29 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
     deal_mu = np.full(len(df), np.nan)
     deal_year = np.full(len(df), np.nan)
     if len(over) and len(df):
-        o = over.drop_duplicates(["seller_code", "buyer_code"]).set_index(["seller_code", "buyer_code"])
-        key = pd.MultiIndex.from_arrays([df["seller_code"], df["buyer_code"]])
-        o = o.reindex(key)
-        pf = o["floor_price"].to_numpy(dtype=float)
-        pc = o["ceiling_price"].to_numpy(dtype=float)
-        pa = o["agreed_price"].to_numpy(dtype=float)
-        excluded = o["excluded"].fillna(False).to_numpy(dtype=bool)
-        deal_mu = deal_quantity(o)
+        # pairs.csv rows placed on their candidate pair (the first row of a pair counts), NaN elsewhere; looked
+        # up through a seller x buyer grid rather than reindexing millions of pairs by their code strings.
+        o = over.drop_duplicates(["seller_code", "buyer_code"])
+        grid = np.full(ns * nb, -1, dtype=np.int64)
+        grid[si * nb + bi] = np.arange(len(df))
+        s_pos = {code: i for i, code in enumerate(sellers["code"])}
+        at = np.array([grid[s_pos[s] * nb + b_pos[b]] if s in s_pos and b in b_pos else -1
+                       for s, b in zip(o["seller_code"], o["buyer_code"])], dtype=np.int64)
+        o, at = o.loc[at >= 0], at[at >= 0]
+
+        def placed(values, fill=np.nan, dtype=float):
+            out = np.full(len(df), fill, dtype=dtype)
+            out[at] = values
+            return out
+
+        pf = placed(o["floor_price"].to_numpy(dtype=float))
+        pc = placed(o["ceiling_price"].to_numpy(dtype=float))
+        pa = placed(o["agreed_price"].to_numpy(dtype=float))
+        excluded = placed(o["excluded"].fillna(False).to_numpy(dtype=bool), False, bool)
+        deal_mu = placed(deal_quantity(o))
         if "year" in o.columns:
-            deal_year = np.where(np.isnan(deal_mu), np.nan, pd.to_numeric(o["year"], errors="coerce")
-                                 .to_numpy(dtype=float))
+            deal_year = np.where(np.isnan(deal_mu), np.nan,
+                                 placed(pd.to_numeric(o["year"], errors="coerce").to_numpy(dtype=float)))
     n = len(df)
     lo = sellers["floor"].to_numpy(dtype=float)[si] if n else np.zeros(0)
     hi = buyers["ceiling_price"].to_numpy(dtype=float)[bi] if n else np.zeros(0)
@@ -105,20 +119,28 @@ def candidate_pairs(scn: Scenario, sellers: pd.DataFrame | None = None,
     if scn.param("rules", "quality_rule") == "pair":
         # A missing grade cannot be checked; such pairs are not blocked (validation warns about it).
         quality_ok = ~(g_s > g_b)
-    reason = np.full(n, "", dtype=object)
-    reason[~quality_ok] = "quality"
-    reason[~band_ok] = "band"
-    reason[excluded] = "excluded"
+    reasons = ("", "quality", "band", "excluded")  # as codes: millions of strings cost seconds at national size
+    reason = np.zeros(n, dtype=np.int8)
+    reason[~quality_ok] = 1
+    reason[~band_ok] = 2
+    reason[excluded] = 3
     # A signed or filed agreement is part of the plan whatever the band or rule says (article 16): the two
     # governments have set price and quantity; validation reports what it contradicts.
     is_deal = ~np.isnan(deal_mu)
-    reason[is_deal] = ""
+    reason[is_deal] = 0
     df["deal_mu"] = deal_mu
     df["deal_year"] = deal_year
     df["excluded"] = excluded
-    df["admissible"] = reason == ""
-    df["reason"] = reason
+    df["admissible"] = reason == 0
+    df["reason"] = pd.Series(reasons).array.take(reason)
     return df
+
+
+def _take_codes(codes: pd.Series, idx: np.ndarray):
+    """codes[idx] as the pairs' code column, without a round trip through millions of Python strings."""
+    if isinstance(codes.dtype, pd.StringDtype):
+        return codes.array.take(idx)
+    return codes.to_numpy(dtype=object)[idx]
 
 
 DEAL_STATUSES = ("signed", "filed")
@@ -147,9 +169,12 @@ def pair_distance_km(pairs: pd.DataFrame, sellers: pd.DataFrame, buyers: pd.Data
     lon2 = np.radians(buyers["lon"].to_numpy(dtype=float)[bi])
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     km = 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-    pref_s = sellers["prefecture"].to_numpy(dtype=object)[si]
-    pref_b = buyers["prefecture"].to_numpy(dtype=object)[bi]
-    same = (pref_s == pref_b) & (pref_s != "")
+    # Same prefecture, compared as small integer labels (a named prefecture only; blank or missing never matches)
+    pref = pd.Series(np.concatenate([sellers["prefecture"].to_numpy(dtype=object),
+                                     buyers["prefecture"].to_numpy(dtype=object)]))
+    label, _ = pd.factorize(pref.where(pref != "", None))
+    label_s, label_b = label[:len(sellers)], label[len(sellers):]
+    same = (label_s[si] == label_b[bi]) & (label_s[si] >= 0)
     return np.where(np.isnan(km), np.where(same, 0.0, UNKNOWN_DISTANCE_KM), km)
 
 

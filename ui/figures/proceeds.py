@@ -196,6 +196,27 @@ def mode_chart(df: pd.DataFrame, rules: list[str], lang: str) -> alt.Chart | Non
     return (bars + labels).properties(height=320)
 
 
+def mode_bars(df: pd.DataFrame, lang: str) -> alt.Chart | None:
+    """One rule: one horizontal bar per resettlement mode, the money per person written at its end (what a
+    reader without statistics wants first: how much each relocated person gets, by how they were resettled)."""
+    if df.empty:
+        return None
+    order = [mode_label(m, lang) for m in MODE_ORDER if mode_label(m, lang) in set(df["mode"])]
+    order += [m for m in dict.fromkeys(df["mode"]) if m not in order]
+    data = df.assign(label=[t("proceeds.mode_bar_label", lang, value=fmt_number(v, 2), persons=fmt_number(n, 0))
+                            for v, n in zip(df["per_person"], df["persons"])])
+    base = alt.Chart(data).encode(
+        y=alt.Y("mode:N", sort=order, title=None, axis=alt.Axis(labelFontSize=14, labelLimit=200)),
+        x=alt.X("per_person:Q", title=t("proceeds.axis.per_person", lang),
+                scale=alt.Scale(domain=[0, float(data["per_person"].max()) * 1.45 or 1.0])))
+    bars = base.mark_bar(size=30, color=RULE_COLORS["per_capita"]).encode(
+        tooltip=[alt.Tooltip("mode:N", title=t("proceeds.axis.mode", lang)),
+                 alt.Tooltip("per_person:Q", title=t("proceeds.axis.per_person", lang), format=",.2f"),
+                 alt.Tooltip("persons:Q", title=t("proceeds.axis.persons", lang), format=",.0f")])
+    text = base.mark_text(align="left", dx=6, fontSize=14, color="#212529").encode(text="label:N")
+    return (bars + text).properties(height=60 + 48 * len(order))
+
+
 # --------------------------------------------------------------------------- Lorenz curves
 
 
@@ -226,8 +247,11 @@ def lorenz_chart(df: pd.DataFrame, rules: list[str], lang: str) -> alt.Chart | N
     spot = pd.DataFrame({"population_share": [0.3], "money_share": [0.3], "label": [t("proceeds.axis.equality", lang)]})
     eq_text = alt.Chart(spot).mark_text(align="right", dx=-8, dy=-8, color="#868e96", fontSize=12).encode(
         x=x, y=y, text="label:N")
+    dashes = [[1, 0], [8, 4], [2, 3], [10, 3, 2, 3]]  # curves often coincide: each rule its own dash
     curves = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=18), strokeWidth=2, opacity=0.85).encode(
         x=x, y=y, order="order:Q",
+        strokeDash=alt.StrokeDash("rule:N", scale=alt.Scale(domain=[rule_label(r, lang) for r in rules],
+                                                            range=dashes[:len(rules)]), legend=None),
         color=alt.Color("rule:N", scale=_rule_scale(rules, lang), title=t("proceeds.axis.rule", lang),
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("rule:N", title=t("proceeds.axis.rule", lang)),
@@ -284,6 +308,13 @@ def destination_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
 # --------------------------------------------------------------------------- deductions waterfall
 
 
+def _share_of(amount: float, gross: float, lang: str, is_gross: bool = False) -> str:
+    """ "（12.5%）": a step as a share of the gross proceeds, in percent (never 0.125)."""
+    if is_gross or gross <= 0:
+        return ""
+    return t("proceeds.share_of_gross", lang, pct=f"{amount / gross * 100:.1f}")
+
+
 def waterfall_frame(counties: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Gross → reclamation → financing → collective (→ unallocated) → household pool, with running totals.
     `counties` is Allocation.counties, one row (a county) or several (summed, e.g. the whole province)."""
@@ -301,11 +332,12 @@ def waterfall_frame(counties: pd.DataFrame, lang: str) -> pd.DataFrame:
         else:
             start, end = running, running - amount
             running = end
+        label = fmt_number(amount, 1) if kind == "total" or amount < 0.05 else "−" + fmt_number(amount, 1)
         rows.append({"step": t(f"proceeds.{key}", lang), "kind": kind, "start": start, "end": end, "amount": amount,
-                     "label": fmt_number(amount, 1) if kind == "total" or amount < 0.05 else "−" + fmt_number(amount, 1),
-                     "order": i})
+                     "label": label + _share_of(amount, s["gross_wan"], lang, kind == "total"), "order": i})
     rows.append({"step": t("proceeds.wf.household", lang), "kind": "total", "start": 0.0, "end": s["household_wan"],
-                 "amount": s["household_wan"], "label": fmt_number(s["household_wan"], 1), "order": len(rows)})
+                 "amount": s["household_wan"], "order": len(rows),
+                 "label": fmt_number(s["household_wan"], 1) + _share_of(s["household_wan"], s["gross_wan"], lang)})
     df = pd.DataFrame(rows)
     df["top"] = df[["start", "end"]].max(axis=1)
     kinds = {"total": "wf.total", "deduction": "wf.deduction", "unallocated": "wf.unallocated"}
@@ -326,7 +358,8 @@ def waterfall_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
                         title=t("proceeds.axis.kind", lang), legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("step:N", title=t("proceeds.axis.step", lang)),
                  alt.Tooltip("label:N", title=t("proceeds.axis.amount", lang))])
-    text = alt.Chart(df).mark_text(dy=-8, fontSize=12, color="#212529").encode(x=x, y="top:Q", text="label:N")
+    text = alt.Chart(df).mark_text(baseline="bottom", dy=-4, fontSize=12, color="#212529", lineBreak="\n").encode(
+        x=x, y="top:Q", text="label:N")
     # the running total carried from one bar to the next
     links = df.iloc[:-1].assign(next_order=df["order"].iloc[1:].to_numpy(), step_next=df["step"].iloc[1:].to_numpy())
     connectors = alt.Chart(links).mark_rule(color="#adb5bd", strokeDash=[3, 3]).encode(
@@ -336,6 +369,6 @@ def waterfall_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
 
 
 __all__ = ["PROVINCE", "scoped", "metrics_view", "allocation_view", "allocation_csv", "moves_view",
-           "benefit_frame", "benefit_chart", "mode_frame", "mode_chart", "lorenz_frame", "lorenz_chart",
+           "benefit_frame", "benefit_chart", "mode_frame", "mode_chart", "mode_bars", "lorenz_frame", "lorenz_chart",
            "destination_frame", "destination_chart", "waterfall_frame", "waterfall_chart", "rule_label",
            "mode_label", "number_formats"]

@@ -118,5 +118,60 @@ def shadow_view(shadow: pd.DataFrame, lang: str) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+# --------------------------------------------------------------------------- changes since the previous plan
+
+# The headline figures of `kpis`, by their totals key, and whether a rise is good (st.metric delta_color).
+KPI_TOTALS = ("surplus_offered_mu", "demand_mu", "quota_matched_mu", "proceeds_wan", "unmet_demand_mu")
+KPI_DELTA_COLORS = {"surplus_offered_mu": "off", "demand_mu": "off", "quota_matched_mu": "normal",
+                    "proceeds_wan": "normal", "unmet_demand_mu": "inverse"}
+# Row colours of the changes table (light tints of the compare page's colours, readable under dark text).
+CHANGE_TINTS = {"added": "#d3f9d8", "removed": "#ffe3e3", "changed": "#fff3bf", "price_changed": "#f1f3f5"}
+
+
+def kpi_deltas(totals: dict, previous: dict, lang: str) -> list[tuple[str, str, str, str | None, str]]:
+    """(label, value, help, delta or None, delta colour) for the headline figures: `kpis` with the change from
+    the previous plan's totals, as staff read it (1 decimal under 1,000, none above)."""
+    out = []
+    for (label, value, help_text), key in zip(kpis(totals, lang), KPI_TOTALS):
+        change = float(totals.get(key, 0.0)) - float(previous.get(key, 0.0))
+        text = None
+        if abs(change) >= 0.005:
+            text = ("+" if change > 0 else "−") + fmt_number(abs(change), 0 if abs(change) >= 1000 else 1)
+        out.append((label, value, help_text, text, KPI_DELTA_COLORS[key]))
+    return out
+
+
+def changes_view(pairings: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """planner.compare.PlanDelta.pairings as staff read it: what happened to each pairing, before and after."""
+    df = pairings
+    out = pd.DataFrame({
+        t("cmp.col_change", lang): [t(f"cmp.pair_{c}", lang) for c in df["change"]],
+        t("col.seller_name", lang): df["seller_name"].to_numpy(),
+        t("col.buyer_name", lang): df["buyer_name"].to_numpy(),
+        t("delta.col_before_mu", lang): df["quota_mu_base"].fillna(0.0).astype(float).round(2).to_numpy(),
+        t("delta.col_after_mu", lang): df["quota_mu_other"].fillna(0.0).astype(float).round(2).to_numpy(),
+        t("delta.col_change_mu", lang): df["quota_change_mu"].astype(float).round(2).to_numpy(),
+        t("delta.col_before_price", lang): df["price_wan_per_mu_base"].astype(float).round(2).to_numpy(),
+        t("delta.col_after_price", lang): df["price_wan_per_mu_other"].astype(float).round(2).to_numpy(),
+    })
+    order = {"added": 0, "removed": 1, "changed": 2, "price_changed": 3}
+    rank = df["change"].map(order).to_numpy()
+    return out.iloc[np.lexsort((-np.abs(df["quota_change_mu"].to_numpy(dtype=float)), rank))].reset_index(drop=True)
+
+
+def changes_styled(pairings: pd.DataFrame, lang: str):
+    """changes_view with each row tinted by its kind of change (a pandas Styler; st.dataframe shows it)."""
+    view = changes_view(pairings, lang)
+    tint = {t(f"cmp.pair_{c}", lang): colour for c, colour in CHANGE_TINTS.items()}
+    kind = t("cmp.col_change", lang)
+    formats = {c: "{:,.2f}" for c in view.columns[3:]}
+    def colours(row):  # dark text on the tint, whatever the app's theme
+        colour = tint.get(row[kind])
+        return [f"background-color: {colour}; color: #1f2328" if colour else ""] * len(row)
+
+    return view.style.apply(colours, axis=1).format(formats, na_rep="—")
+
+
 __all__ = ["kpis", "pairings_view", "pairings_export", "county_view", "county_export", "shadow_view",
-           "plan_adjustment_note", "number_formats", "PLAN_ADJUSTMENT_ARTICLE"]
+           "plan_adjustment_note", "number_formats", "PLAN_ADJUSTMENT_ARTICLE", "kpi_deltas", "changes_view",
+           "changes_styled"]

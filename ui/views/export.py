@@ -14,7 +14,7 @@ from planner import export, uploads
 from planner.i18n import fmt_mu
 from planner.scenario import scenario_files
 from ui import state, widgets
-from ui.cache import SolveEntry
+from ui.cache import SolveEntry, figure, ledger_table
 from ui.figures import results
 from ui.i18n import lang, tr
 
@@ -40,7 +40,7 @@ def result_files(scn, entry: SolveEntry | None, localized: bool, audit: dict | N
         result = entry.result
         pairings = results.pairings_export(result.pairings, lg, localized, audit)
         counties = results.county_export(entry.report, lg, localized, audit)
-        table = export.ledger(scn, result, lg)
+        table = ledger_table(scn, result, lg)
         ledger = export.csv_bytes(export.ledger_view(table, lg) if localized else table, audit,
                                   lg if localized else "en")
     cols = st.columns(3)
@@ -97,7 +97,7 @@ def agreement_preview(scn, result) -> None:
     r = rows[i if i is not None and 0 <= i < len(rows) else 0]
     if export.uses_plan_adjustment(r["plan_adjustment_mu"]):
         st.warning(tr("export.agreement_adjust_note", mu=fmt_mu(r["plan_adjustment_mu"])), icon=":material/warning:")
-    text = export.agreement_markdown(scn, result, r["seller_code"], r["buyer_code"], lang())
+    text = figure(export.agreement_markdown, scn, result, r["seller_code"], r["buyer_code"], lang())
     # Smaller headings in the preview box than on a page of their own (the file keeps # and ##).
     text = re.sub(r"^(#{1,2}) ", lambda m: "#" * (len(m.group(1)) + 3) + " ", text, flags=re.MULTILINE)
     with st.container(border=True, height=520):
@@ -108,8 +108,8 @@ def scenario_zip(scn) -> None:
     st.subheader(tr("export.scenario_title"))
     st.caption(tr("export.scenario_help"))
     stem = state.file_stem()
-    files = scenario_files(scn)
-    widgets.download(st, "export.download_scenario", uploads.zip_bytes(files, stem), f"{stem}.zip",
+    files = figure(scenario_files, scn)
+    widgets.download(st, "export.download_scenario", figure(uploads.zip_bytes, files, stem), f"{stem}.zip",
                      "export_scenario", mime=ZIP_MIME, icon=":material/folder_zip:")
     st.caption(tr("export.scenario_files", files=tr("ui.list_separator").join(files)))
     if state.has_unsaved_changes():
@@ -118,5 +118,5 @@ def scenario_zip(scn) -> None:
 
 def preview(entry: SolveEntry) -> None:
     with st.expander(tr("export.preview")):
-        st.dataframe(results.pairings_view(entry.result.pairings, lang()), hide_index=True)
-        st.dataframe(results.county_view(entry.report, lang()), hide_index=True)
+        st.dataframe(figure(results.pairings_view, entry.result.pairings, lang()), hide_index=True)
+        st.dataframe(figure(results.county_view, entry.report, lang()), hide_index=True)

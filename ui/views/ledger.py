@@ -63,7 +63,7 @@ def expiry_warnings(expiry: pd.DataFrame) -> None:
 
 def flow(rec: pd.DataFrame) -> None:
     st.subheader(tr("qledger.flow_title"))
-    chart = fig.flow_chart(rec, lang())
+    chart = cache.figure(fig.flow_chart, rec, lang())
     if chart is None:
         st.info(tr("qledger.nothing"))
         return
@@ -75,7 +75,7 @@ def lots_tab(scn: Scenario, result, led: pd.DataFrame) -> None:
     if led.empty:
         st.info(tr("qledger.no_lots"))
         return
-    chart = fig.status_chart(led, lang())
+    chart = cache.figure(fig.status_chart, led, lang())
     if chart is not None:
         st.caption(tr("qledger.status_caption"))
         st.altair_chart(chart, width="stretch")
@@ -89,7 +89,7 @@ def years_tab(tl: pd.DataFrame) -> None:
         st.info(tr("qledger.no_horizon"))
         return
     st.caption(tr("qledger.timeline_caption"))
-    chart = fig.timeline_chart(tl, lang())
+    chart = cache.figure(fig.timeline_chart, tl, lang())
     if chart is not None:
         st.altair_chart(chart, width="stretch")
     table(tl, fig.localised(tl, lang()), "ledger_years")

@@ -1,14 +1,18 @@
-"""What the pairings page draws: the solver settings, the recommended pairings with their download, the flow chart
-and map, the per-county explanations and the shadow prices."""
+"""What the pairings page draws: the solver settings, the option to keep the plan close to a reference plan, the
+recommended pairings with their download and what changed since the previous plan, the flow chart and map, the
+per-county explanations and the shadow prices."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from planner.audit import audit_record
 from planner import policy
+from planner.compare import plan_delta
+from planner.model import SolveResult
 from planner.i18n import choice_label, fmt_mu, fmt_number, t
-from ui import state, widgets
-from ui.cache import SolveEntry
+from ui import cache, library, state, widgets
+from ui.cache import SolveEntry, figure
+from ui.cache import audit as audit_for
 from ui.figures import flows, results
 from ui.i18n import lang, tr
 
@@ -34,9 +38,116 @@ def solver_settings() -> bool:
     return bool(st.session_state.pop("force_solve", False))
 
 
-def solve_facts(entry: SolveEntry) -> None:
+# --------------------------------------------------------------------------- stable plans and what changed
+
+HISTORY = "pairings_history"  # {"scenario": folder, "plans": [(content hash, SolveResult)]}: what this page showed
+MAX_PLANS = 2  # the plan shown and the one before it (for other content): all the deltas and the reference need
+PREVIOUS = "__previous__"  # the reference "the previous plan", as opposed to a saved scenario's slug
+
+
+def stable_settings() -> dict | None:
+    """The "keep close to the previous plan" toggle with its tolerance and reference; None when off."""
+    cols = st.columns([3, 2, 3], vertical_alignment="bottom")
+    on = widgets.kept(cols[0].toggle, "stable_on", False, label=tr("stable.toggle"), help=tr("stable.toggle_help"))
+    if not on:
+        return None
+    pct = widgets.kept(cols[1].number_input, "stable_tolerance_pct", 0.1, label=tr("stable.tolerance"),
+                       min_value=0.0, max_value=50.0, step=0.05, format="%.2f", help=tr("stable.tolerance_help"))
+    infos = {i.slug: i for i in state.scenario_infos()}
+    options = [PREVIOUS, *infos]
+    reference = widgets.kept(
+        cols[2].selectbox, "stable_reference", PREVIOUS, label=tr("stable.reference"), options=options,
+        help=tr("stable.reference_help"),
+        format_func=widgets.labels_now(options, lambda o: tr("stable.reference_previous") if o == PREVIOUS
+                                       else library.picker_label(o, infos[o].name, infos[o].read_only)))
+    return {"tolerance": float(pct or 0.0) / 100.0, "reference": reference}
+
+
+def _plans() -> list:
+    """This page's plans of the working scenario in this session (a scenario opened anew starts afresh)."""
+    ss = st.session_state
+    ident = state.folder_name() or ""
+    hist = ss.get(HISTORY)
+    if not isinstance(hist, dict) or hist.get("scenario") != ident:
+        hist = ss[HISTORY] = {"scenario": ident, "plans": []}
+    return hist["plans"]
+
+
+def _saved_plan(slug: str) -> pd.DataFrame | None:
+    scn, problems = cache.stored_scenario(slug)
+    if scn is None:
+        widgets.problems_table(problems)
+        return None
+    entry = cache.get_entry(scn)
+    return entry.result.pairings if entry is not None and entry.result.has_solution else None
+
+
+def current_entry(scn, force: bool, stable: dict | None) -> tuple[SolveEntry | None, SolveResult | None]:
+    """The plan to show (the optimum, or with `stable` the nearest plan to the reference) and the previous plan: the
+    last one this page showed for other content of this scenario (before the edit). Records what is shown."""
+    plans = _plans()
+    content = cache.scenario_hash(scn)
+    previous = next((r for h, r in reversed(plans) if h != content), None)
+    entry = None
+    if stable is not None:
+        if stable["reference"] == PREVIOUS:
+            reference = previous.pairings if previous is not None and previous.has_solution else None
+            if reference is None:
+                st.info(tr("stable.no_previous"), icon=":material/info:")
+        else:
+            reference = _saved_plan(stable["reference"])
+        if reference is not None:
+            entry = cache.near_entry(scn, reference, stable["tolerance"], force=force)
+    if entry is None:
+        cache.forget_near(scn)
+        entry = cache.get_entry(scn, force=force)
+    if entry is not None:
+        plans[:] = ([p for p in plans if p[0] != content] + [(content, entry.result)])[-MAX_PLANS:]
+    return entry, previous
+
+
+def stable_note(entry: SolveEntry) -> None:
+    totals = entry.result.totals
+    if "near_tolerance" not in totals:
+        return
+    if not totals.get("near_found"):
+        st.warning(tr("stable.not_found"), icon=":material/warning:")
+        return
+    best = float(totals["optimum_objective"])
+    loss = max(0.0, (best - entry.result.objective) / abs(best) * 100.0) if best else 0.0
+    st.info(tr("stable.note", changed=fmt_mu(totals["reference_changed_mu"]),
+               plain=fmt_mu(totals["optimum_changed_mu"]), loss=f"{loss:.3f}",
+               tol=f"{100.0 * totals['near_tolerance']:g}"), icon=":material/anchor:")
+
+
+def changes(entry: SolveEntry, previous: SolveResult | None) -> None:
+    """After a re-solve: the pairings added, removed or changed since the previous plan, tinted by kind, and the
+    way to the full comparison."""
+    if previous is None or not previous.has_solution:
+        return
+    delta = plan_delta(previous, entry.result)
+    with st.container(border=True):
+        st.markdown(f"**{tr('delta.title')}**")
+        if delta.pairings.empty:
+            st.caption(tr("delta.none"))
+        else:
+            n = delta.counts()
+            st.markdown(tr("delta.summary", added=n["added"], removed=n["removed"], changed=n["changed"],
+                           price=n["price_changed"], mu=fmt_mu(delta.changed_mu)))
+            st.dataframe(results.changes_styled(delta.pairings, lang()), hide_index=True)
+        st.caption(tr("delta.caption"))
+        st.page_link("pages/5_compare.py", label=tr("delta.link"), icon=":material/compare_arrows:")
+
+
+def solve_facts(entry: SolveEntry, previous: SolveResult | None = None) -> None:
+    """The headline figures; after a re-solve, with their change since the previous plan."""
     result = entry.result
-    widgets.kpi_row(result.totals)
+    if previous is None or not previous.has_solution:
+        widgets.kpi_row(result.totals)
+    else:
+        figures = results.kpi_deltas(result.totals, previous.totals, lang())
+        for box, (label, value, help_text, delta, colour) in zip(st.columns(len(figures)), figures):
+            box.metric(label, value, delta=delta, delta_color=colour, help=help_text)
     st.caption(tr("pairings.solve_facts", solver=choice_label("solver", result.solver, lang()),
                   seconds=f"{result.seconds_build + result.seconds_solve:.2f}",
                   pairs=result.totals.get("admissible_pairs", 0), hash=result.scenario_hash))
@@ -48,18 +159,19 @@ def pairings_table(entry: SolveEntry) -> None:
     if result.pairings.empty:
         st.info(tr("pairings.none"))
         return
-    st.dataframe(results.pairings_view(result.pairings, lang()), hide_index=True, column_config=table_columns())
+    st.dataframe(figure(results.pairings_view, result.pairings, lang()), hide_index=True,
+                 column_config=table_columns())
     adjusted = result.pairings[result.pairings["plan_adjustment_mu"] > 1e-6]
     if not adjusted.empty:
         st.warning(tr("pairings.adjust_warning", n=len(adjusted), mu=fmt_mu(adjusted["plan_adjustment_mu"].sum()),
                       article=policy.cite(results.PLAN_ADJUSTMENT_ARTICLE, lang())), icon=":material/flag:")
-    audit = audit_record(state.working(), result)
+    audit = audit_for(state.working(), result)
     widgets.download(st, "pairings.download", results.pairings_export(result.pairings, lang(), audit=audit),
                      f"{state.file_stem()}_pairings.csv", "download_pairings")
 
 
 def flow_tab(entry: SolveEntry) -> None:
-    chart = flows.flow_chart(entry.result.pairings, lang())
+    chart = figure(flows.flow_chart, entry.result.pairings, lang())
     if chart is None:
         st.info(tr("pairings.none"))
         return
@@ -69,7 +181,7 @@ def flow_tab(entry: SolveEntry) -> None:
 
 def map_tab(scn, entry: SolveEntry) -> None:
     result = entry.result
-    chart = flows.map_chart(scn.counties, result.counties, result.pairings, lang())
+    chart = figure(flows.map_chart, scn.counties, result.counties, result.pairings, lang())
     if chart is None:
         st.info(tr("pairings.map_none"))
         return
@@ -90,7 +202,7 @@ def counties_tab(entry: SolveEntry) -> None:
         shown = report[report["role"].isin(["seller", "both"]) | (report["surplus_mu"] > 0)]
     elif role == "buyer":
         shown = report[report["role"].isin(["buyer", "both"])]
-    st.dataframe(results.county_view(shown, lg), hide_index=True, column_config=table_columns())
+    st.dataframe(figure(results.county_view, shown, lg), hide_index=True, column_config=table_columns())
     names = dict(zip(report["code"], report["name"]))
     codes = report.loc[report["role"] != "none", "code"].tolist() or list(names)
     code = st.selectbox(tr("pairings.pick_county"), codes,

@@ -1,7 +1,7 @@
 """What the proceeds page draws (money follows people, articles 17-18): the allocation parameters, the pickers of
-scope and rules, the headline figures, the comparison of rules with its verdicts and charts, the money flow and the
-allocation table with its download. Allocation logic lives in planner.proceeds; tables and charts in
-ui/figures/proceeds.py."""
+scope and rules, the plain verdict with money per person by resettlement mode and the headline figures, the
+comparison of rules (inequality measures in an expander), the money flow and the allocation table with its
+download. Allocation logic lives in planner.proceeds; tables and charts in ui/figures/proceeds.py."""
 from __future__ import annotations
 
 import hashlib
@@ -10,9 +10,8 @@ import json
 import streamlit as st
 
 from planner import schema
-from planner.audit import audit_record
 from planner.i18n import fmt_number, fmt_wan
-from planner.proceeds import RULES, allocate, benefit_metrics, verdict
+from planner.proceeds import RULES, benefit_metrics, equal_benefit_gap, mode_benefit, verdict
 from planner.scenario import Scenario
 from ui import cache, state, widgets
 from ui.figures import proceeds as pv
@@ -78,17 +77,33 @@ def scope_name(scn: Scenario, county: str | None) -> str:
 
 
 def headline(scn: Scenario, pairings, county: str | None) -> None:
-    adopted = allocate(scn, pairings)
+    """What a reader without statistics needs first: the plain verdict on equal benefit (article 18) under the
+    adopted rule, how much each relocated person gets by resettlement mode (bars), then the totals."""
+    lg = lang()
+    adopted = cache.allocation(scn, pairings)
     rows = adopted.counties if county is None else adopted.counties[adopted.counties["county_code"] == county]
     groups = pv.scoped(adopted.groups, county)
     m = benefit_metrics(groups)
+    rule = adopted.params.rule
+    st.subheader(tr("proceeds.plain_title"))
+    gap = equal_benefit_gap(groups)
+    _verdict({"rule": rule, "equal_benefit": gap <= 1e-6, "mode_gap": gap})
+    st.markdown(tr("proceeds.plain_sentence", scope=scope_name(scn, county), rule=pv.rule_label(rule, lg),
+                   persons=fmt_number(groups["persons"].sum(), 0), per_person=fmt_number(m["mean_per_person_wan"], 2)))
+    st.markdown(f"**{tr('proceeds.mode_bars_title', rule=pv.rule_label(rule, lg))}**")
+    modes = mode_benefit(groups).assign(rule=rule)
+    _chart(cache.figure(pv.mode_bars, pv.mode_frame(modes, [rule], lg), lg))
+    if county is None:
+        st.caption(tr("proceeds.modes_province_note"))
     cols = st.columns(4)
     cols[0].metric(tr("proceeds.kpi.gross"), fmt_number(rows["gross_wan"].sum(), 1))
     cols[1].metric(tr("proceeds.kpi.household"), fmt_number(rows["household_wan"].sum(), 1))
     cols[2].metric(tr("proceeds.kpi.persons"), fmt_number(groups["persons"].sum(), 0))
     cols[3].metric(tr("proceeds.kpi.per_person"), fmt_number(m["mean_per_person_wan"], 2))
-    st.caption(tr("proceeds.kpi_caption", scope=scope_name(scn, county),
-                  rule=pv.rule_label(adopted.params.rule, lang())))
+    st.caption(tr("proceeds.kpi_caption", scope=scope_name(scn, county), rule=pv.rule_label(rule, lg)))
+    p = adopted.params
+    st.caption(tr("proceeds.shares_line", cost=fmt_number(p.reclamation_cost_per_mu, 2),
+                  fin=f"{p.financing_repayment_share * 100:.0f}%", col=f"{p.collective_share * 100:.0f}%"))
     # said next to the figures: the pool is money used for the relocated groups, not a household's cash
     st.info(tr("proceeds.use_note"), icon=":material/volunteer_activism:")
     lost = rows[rows["unallocated_wan"] > 0.005]
@@ -97,22 +112,43 @@ def headline(scn: Scenario, pairings, county: str | None) -> None:
                    icon=":material/warning:")
 
 
+def _verdict(row: dict) -> None:
+    text = verdict(row, lang())
+    if row["equal_benefit"]:
+        st.success(text, icon=":material/balance:")
+    else:
+        st.warning(text, icon=":material/warning:")
+
+
 def number_columns() -> dict:
     return widgets.number_columns(pv.number_formats(lang()))
 
 
-def metrics(table, adopted: str) -> None:
-    """The comparison metrics per rule, and a verdict on equal benefit (article 18) for each."""
-    st.markdown(f"**{tr('proceeds.metrics_title')}**")
-    st.dataframe(pv.metrics_view(table, adopted, lang()), hide_index=True, column_config=number_columns())
-    st.caption(tr("proceeds.metrics_caption"))
-    st.markdown(f"**{tr('proceeds.verdict_title')}**")
-    for row in table.to_dict("records"):
-        text = verdict(row, lang())
-        if row["equal_benefit"]:
-            st.success(text, icon=":material/balance:")
-        else:
-            st.warning(text, icon=":material/warning:")
+def compare(scn: Scenario, metrics_table, modes, allocs, rules: list[str], county: str | None) -> None:
+    """The other rules' verdicts and their per-person bars side by side; the inequality measures (Gini, Lorenz
+    curves, spread per county) one click deeper, for the specialists."""
+    lg = lang()
+    adopted = scn.param("proceeds", "rule")
+    st.subheader(tr("proceeds.compare_title"))
+    others = [row for row in metrics_table.to_dict("records") if row["rule"] != adopted]
+    if others:
+        st.markdown(f"**{tr('proceeds.verdict_title')}**")
+        for row in others:
+            _verdict(row)
+    st.markdown(f"**{tr('proceeds.modes_title')}**")
+    _chart(cache.figure(pv.mode_chart, cache.figure(pv.mode_frame, modes, rules, lg), rules, lg))
+    st.caption(tr("proceeds.modes_caption") + ("" if county is not None else " " + tr("proceeds.modes_province_note")))
+    with st.expander(tr("proceeds.inequality_expander"), icon=":material/query_stats:"):
+        st.markdown(f"**{tr('proceeds.metrics_title')}**")
+        st.dataframe(pv.metrics_view(metrics_table, adopted, lg), hide_index=True, column_config=number_columns())
+        st.caption(tr("proceeds.metrics_caption"))
+        st.markdown(f"**{tr('proceeds.lorenz_title')}**")
+        _chart(cache.figure(pv.lorenz_chart, cache.figure(pv.lorenz_frame, allocs, rules, county, lg), rules, lg))
+        st.caption(tr("proceeds.lorenz_caption"))
+        st.markdown(f"**{tr('proceeds.counties_title' if county is None else 'proceeds.groups_title')}**")
+        _chart(cache.figure(pv.benefit_chart, cache.figure(pv.benefit_frame, allocs, rules, county, lg), rules,
+                            county is None, lg))
+        st.caption(tr("proceeds.counties_caption" if county is None else "proceeds.groups_caption"))
 
 
 def _chart(chart, none_key: str | None = None, **fmt) -> None:
@@ -120,24 +156,6 @@ def _chart(chart, none_key: str | None = None, **fmt) -> None:
         st.altair_chart(chart, width="stretch")
     elif none_key:
         st.info(tr(none_key, **fmt))
-
-
-def rule_charts(modes, allocs, rules: list[str], county: str | None) -> None:
-    """Per-person benefit by resettlement mode, Lorenz curves, and per county (or per group in one county)."""
-    lg = lang()
-    left, right = st.columns(2, gap="large")
-    with left:
-        st.markdown(f"**{tr('proceeds.modes_title')}**")
-        _chart(pv.mode_chart(pv.mode_frame(modes, rules, lg), rules, lg))
-        st.caption(tr("proceeds.modes_caption")
-                   + ("" if county is not None else " " + tr("proceeds.modes_province_note")))
-    with right:
-        st.markdown(f"**{tr('proceeds.lorenz_title')}**")
-        _chart(pv.lorenz_chart(pv.lorenz_frame(allocs, rules, county, lg), rules, lg))
-        st.caption(tr("proceeds.lorenz_caption"))
-    st.markdown(f"**{tr('proceeds.counties_title' if county is None else 'proceeds.groups_title')}**")
-    _chart(pv.benefit_chart(pv.benefit_frame(allocs, rules, county, lg), rules, county is None, lg))
-    st.caption(tr("proceeds.counties_caption" if county is None else "proceeds.groups_caption"))
 
 
 def money_flow(scn: Scenario, allocs, rules: list[str], county: str | None) -> tuple[str, object]:
@@ -151,7 +169,8 @@ def money_flow(scn: Scenario, allocs, rules: list[str], county: str | None) -> t
         st.markdown(f"**{tr('proceeds.waterfall_title', county=name)}**")
         counties = allocs[rules[0]].counties
         rows = counties if county is None else counties[counties["county_code"] == county]
-        _chart(pv.waterfall_chart(pv.waterfall_frame(rows, lg), lg), "proceeds.waterfall_none", county=name)
+        _chart(cache.figure(pv.waterfall_chart, cache.figure(pv.waterfall_frame, rows, lg), lg),
+               "proceeds.waterfall_none", county=name)
         st.caption(tr("proceeds.waterfall_caption"))
     with right:
         st.markdown(f"**{tr('proceeds.flow_title')}**")
@@ -159,7 +178,8 @@ def money_flow(scn: Scenario, allocs, rules: list[str], county: str | None) -> t
                               per_lang=True, label=tr("proceeds.detail_rule"), options=rules,
                               format_func=widgets.labels_now(rules, lambda r: rule_text(r, adopted)))
         groups = pv.scoped(allocs[detail].groups, county)
-        _chart(pv.destination_chart(pv.destination_frame(groups, lg), lg), "proceeds.flow_none")
+        _chart(cache.figure(pv.destination_chart, cache.figure(pv.destination_frame, groups, lg), lg),
+               "proceeds.flow_none")
         st.caption(tr("proceeds.flow_caption", rule=pv.rule_label(detail, lg)))
     return detail, groups
 
@@ -167,13 +187,13 @@ def money_flow(scn: Scenario, allocs, rules: list[str], county: str | None) -> t
 def allocation(scn: Scenario, result, groups, detail: str, county: str | None) -> None:
     """Groups resettled elsewhere, then every group's money under the detail rule, with the CSV."""
     st.markdown(f"**{tr('proceeds.moves_title')}**")
-    moves = pv.moves_view(groups, lang())
+    moves = cache.figure(pv.moves_view, groups, lang())
     if moves.empty:
         st.caption(tr("proceeds.moves_none"))
     else:
         st.dataframe(moves, hide_index=True, column_config=number_columns())
     st.subheader(tr("proceeds.detail_title"))
-    st.dataframe(pv.allocation_view(groups, lang()), hide_index=True, column_config=number_columns())
+    st.dataframe(cache.figure(pv.allocation_view, groups, lang()), hide_index=True, column_config=number_columns())
     suffix = "" if county is None else f"_{county}"
-    widgets.download(st, "proceeds.download", pv.allocation_csv(groups, detail, lang(), audit_record(scn, result)),
+    widgets.download(st, "proceeds.download", pv.allocation_csv(groups, detail, lang(), cache.audit(scn, result)),
                      f"{state.file_stem()}_proceeds_{detail}{suffix}.csv", "download_proceeds")
