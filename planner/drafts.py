@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.scenario import text_table
+from planner.store import _fsync_dir  # one home for the directory fsync of atomic writes
 
 DRAFTS_DIR = ".drafts"
 FORMAT = 1
@@ -64,19 +65,6 @@ def _path(root: Path, slug: str, draft_id: str) -> Path:
     if not _ID.match(str(draft_id)):
         raise DraftError(f"bad draft id: {draft_id!r}")
     return _folder(root, slug) / f"{draft_id}.json"
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_draft(root: Path, slug: str, draft_id: str, settings: dict, tables: dict[str, pd.DataFrame],
