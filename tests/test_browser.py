@@ -6,6 +6,7 @@ CI installs Debian's `chromium` and `fonts-noto-cjk` (see .ci/run). Screenshots 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -94,6 +95,24 @@ def _nav(page, label: str) -> None:
 def _metric_value(page, label: str) -> str:
     box = page.locator('[data-testid="stMetric"]', has_text=label).first
     return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+
+@contextlib.contextmanager
+def _zh_page(server: str, height: int):
+    """A Chinese Chromium page on the app's start page, and the list of requests it made to any outside host."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1500, "height": height}, locale="zh-CN").new_page()
+            outside = []
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
+            page.goto(server)
+            _settle(page)
+            yield page, outside
+        finally:
+            browser.close()
 
 
 def test_edit_solve_and_download_in_a_real_browser(server, tmp_path):
@@ -237,30 +256,19 @@ def test_save_a_variant_and_compare_it_with_the_baseline(server, scenarios_copy,
 def test_ledger_page_in_a_real_browser(server):
     """The quota ledger (指标台账): the unsold-at-expiry warnings (article 27), the flow chart and the lot table."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1500, "height": 2400}, locale="zh-CN")
-            page = context.new_page()
-            outside = []
-            page.on("request", lambda r: outside.append(r.url)
-                    if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
-            page.goto(server)
-            _settle(page)
-            _nav(page, "指标台账")
-            page.get_by_role("heading", name="指标台账").first.wait_for()
-            page.get_by_text("第二十七条").first.wait_for(timeout=30_000)
-            page.get_by_role("heading", name="从产生到剩余").wait_for()
-            page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
-            assert page.locator('[data-testid="stDataFrame"]').count() >= 1
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(SHOTS / "browser_8_ledger.png"), full_page=True)
-            page.get_by_role("tab", name="付款").click()
-            page.wait_for_timeout(800)
-            assert page.get_by_text("逾期未付").first.is_visible()
-            assert not outside, f"requests to outside hosts: {outside[:5]}"
-        finally:
-            browser.close()
+    with _zh_page(server, 2400) as (page, outside):
+        _nav(page, "指标台账")
+        page.get_by_role("heading", name="指标台账").first.wait_for()
+        page.get_by_text("第二十七条").first.wait_for(timeout=30_000)
+        page.get_by_role("heading", name="从产生到剩余").wait_for()
+        page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
+        assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(SHOTS / "browser_8_ledger.png"), full_page=True)
+        page.get_by_role("tab", name="付款").click()
+        page.wait_for_timeout(800)
+        assert page.get_by_text("逾期未付").first.is_visible()
+        assert not outside, f"requests to outside hosts: {outside[:5]}"
 
 
 def test_import_preview_draft_after_reload_and_discard_in_a_real_browser(server, scenarios_copy, tmp_path):
@@ -333,64 +341,53 @@ def test_map_of_jilin_and_chinese_builtin_texts_in_a_real_browser(server):
     from planner.i18n import t
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1500, "height": 1400}, locale="zh-CN")
-            page = context.new_page()
-            outside = []
-            page.on("request", lambda r: outside.append(r.url)
-                    if not r.url.startswith((server, "data:", "blob:", "about:")) else None)
-            page.goto(server)
-            _settle(page)
-            _nav(page, "优化配对")
-            page.get_by_role("heading", name="优化配对").first.wait_for()
-            assert page.get_by_text("示意数据：").first.is_visible()  # the baseline is illustrative
-            page.get_by_role("tab", name="地图").click()
-            chart = page.locator('[data-testid="stVegaLiteChart"]:visible').first
-            chart.wait_for(timeout=60_000)
-            page.wait_for_timeout(2500)  # Vega parses the boundaries and draws
-            shot = chart.screenshot(path=str(SHOTS / "browser_11_map.png"))
-            img = Image.open(io.BytesIO(shot)).convert("RGB")
-            colours = img.getcolors(maxcolors=1 << 20)
+    with _zh_page(server, 1400) as (page, outside):
+        _nav(page, "优化配对")
+        page.get_by_role("heading", name="优化配对").first.wait_for()
+        assert page.get_by_text("示意数据：").first.is_visible()  # the baseline is illustrative
+        page.get_by_role("tab", name="地图").click()
+        chart = page.locator('[data-testid="stVegaLiteChart"]:visible').first
+        chart.wait_for(timeout=60_000)
+        page.wait_for_timeout(2500)  # Vega parses the boundaries and draws
+        shot = chart.screenshot(path=str(SHOTS / "browser_11_map.png"))
+        img = Image.open(io.BytesIO(shot)).convert("RGB")
+        colours = img.getcolors(maxcolors=1 << 20)
 
-            def count(test) -> int:
-                return sum(n for n, rgb in colours if test(*rgb))
+        def count(test) -> int:
+            return sum(n for n, rgb in colours if test(*rgb))
 
-            green = count(lambda r, g, b: g > r + 40 and g > b + 10)       # producing counties
-            blue = count(lambda r, g, b: b > r + 60 and b > g + 20)        # using counties
-            orange = count(lambda r, g, b: r > 200 and 70 < g < 170 and b < 90)  # flows
-            assert green > 5_000 and blue > 5_000 and orange > 2_000, (green, blue, orange)
-            assert img.size[0] > 900  # the main map and the two district insets side by side
+        green = count(lambda r, g, b: g > r + 40 and g > b + 10)       # producing counties
+        blue = count(lambda r, g, b: b > r + 60 and b > g + 20)        # using counties
+        orange = count(lambda r, g, b: r > 200 and 70 < g < 170 and b < 90)  # flows
+        assert green > 5_000 and blue > 5_000 and orange > 2_000, (green, blue, orange)
+        assert img.size[0] > 900  # the main map and the two district insets side by side
 
-            # county names on hover: sweep the main map until the tooltip names a county (a county's tooltip has
-            # its prefecture; a flow's has not)
-            chart.scroll_into_view_if_needed()
-            page.wait_for_timeout(300)
-            box = chart.bounding_box()
-            names = {f["properties"]["name"] for f in mapdata.features("county")}
-            prefecture = t("col.prefecture", "zh")
-            seen = ""
-            for fy, fx in ((0.1 + 0.1 * i, 0.05 + 0.08 * j) for i in range(7) for j in range(7)):
-                page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=2)
-                page.wait_for_timeout(120)
-                seen = page.evaluate("() => document.getElementById('vg-tooltip-element')?.textContent || ''")
-                if prefecture in seen and any(name in seen for name in names):
-                    break
-            assert prefecture in seen and any(name in seen for name in names), seen
-            page.screenshot(path=str(SHOTS / "browser_12_map_hover.png"))
+        # county names on hover: sweep the main map until the tooltip names a county (a county's tooltip has
+        # its prefecture; a flow's has not)
+        chart.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        box = chart.bounding_box()
+        names = {f["properties"]["name"] for f in mapdata.features("county")}
+        prefecture = t("col.prefecture", "zh")
+        seen = ""
+        for fy, fx in ((0.1 + 0.1 * i, 0.05 + 0.08 * j) for i in range(7) for j in range(7)):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=2)
+            page.wait_for_timeout(120)
+            seen = page.evaluate("() => document.getElementById('vg-tooltip-element')?.textContent || ''")
+            if prefecture in seen and any(name in seen for name in names):
+                break
+        assert prefecture in seen and any(name in seen for name in names), seen
+        page.screenshot(path=str(SHOTS / "browser_12_map_hover.png"))
 
-            # Streamlit's own uploader texts, replaced by CSS (app.py)
-            _nav(page, "情景编辑")
-            page.get_by_role("tab", name="导入数据").click()
-            uploader = page.locator('[data-testid="stFileUploader"]:visible').first
-            uploader.wait_for(timeout=30_000)
-            after = uploader.evaluate("""e => [
-                getComputedStyle(e.querySelector('button [data-testid="stMarkdownContainer"] p'), '::after').content,
-                getComputedStyle(e.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span'),
-                                 '::after').content]""")
-            assert after[0] == '"上传"' and "单个文件不超过" in after[1], after
-            uploader.screenshot(path=str(SHOTS / "browser_13_uploader_zh.png"))
-            assert not outside, f"requests to outside hosts: {outside[:5]}"
-        finally:
-            browser.close()
+        # Streamlit's own uploader texts, replaced by CSS (app.py)
+        _nav(page, "情景编辑")
+        page.get_by_role("tab", name="导入数据").click()
+        uploader = page.locator('[data-testid="stFileUploader"]:visible').first
+        uploader.wait_for(timeout=30_000)
+        after = uploader.evaluate("""e => [
+            getComputedStyle(e.querySelector('button [data-testid="stMarkdownContainer"] p'), '::after').content,
+            getComputedStyle(e.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span'),
+                             '::after').content]""")
+        assert after[0] == '"上传"' and "单个文件不超过" in after[1], after
+        uploader.screenshot(path=str(SHOTS / "browser_13_uploader_zh.png"))
+        assert not outside, f"requests to outside hosts: {outside[:5]}"
