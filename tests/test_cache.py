@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from planner import load_checked, solve
-from test_app import BASELINE, goto, new_app
+from test_app import BASELINE, ROOT, goto, new_app
 from ui import cache
 from ui.figures import flows
 
@@ -102,6 +102,33 @@ def test_a_checked_chart_gives_the_same_spec():
         assert shared.to_dict() == spec
         assert cache.figure(builder, *[a.copy() if isinstance(a, pd.DataFrame) else a for a in args]) is shared
     assert cache.figure(flows.flow_chart, result.pairings.iloc[0:0], "zh") is None
+
+
+def test_a_prepared_chart_sends_what_st_altair_chart_sends():
+    """The page draws the shared, already converted spec (issue 17: the conversion was ~0.1-0.2 s a chart per run,
+    under a process-wide lock); it must be exactly Streamlit's own conversion, and survive being drawn twice
+    (st.vega_lite_chart takes the datasets out of the dict it is given)."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    scn, _ = load_checked(BASELINE)
+    result = solve(scn)
+    args = (scn.counties, result.counties, result.pairings, "zh")
+    shared = cache.figure(flows.map_chart, *args)
+    assert isinstance(shared, cache.PreparedChart)
+    expected = _convert_altair_to_vega_lite_spec(flows.map_chart(*args))
+    first = shared.vega_lite_spec()
+    assert first == expected and first["datasets"]
+    first.pop("datasets")  # what Streamlit does to the dict it draws
+    assert shared.vega_lite_spec() == expected
+    assert cache.estimate_bytes(shared) > sum(len(v) for v in expected["datasets"].values() if isinstance(v, bytes))
+
+
+def test_the_server_does_not_collect_garbage_after_every_page_run():
+    """A full gc.collect(2) after each run scanned the whole heap: ~45 % of the server's CPU with ten sessions."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["postScriptGC"] is False
 
 
 # --------------------------------------------------------------------------- sessions

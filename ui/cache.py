@@ -157,6 +157,8 @@ def estimate_bytes(value, _depth: int = 0) -> int:
         return 64 + sum(estimate_bytes(v, _depth + 1) for v in value)
     if is_dataclass(value) and not isinstance(value, type):
         return 64 + sum(estimate_bytes(getattr(value, f.name), _depth + 1) for f in fields(value))
+    if isinstance(getattr(value, "nbytes", None), int):  # a PreparedChart
+        return value.nbytes
     data = getattr(value, "data", None)  # an Altair chart: its data frame, plus the spec objects
     if isinstance(data, pd.DataFrame):
         return 32 * 1024 + estimate_bytes(data, _depth + 1)
@@ -377,29 +379,56 @@ def ledger_tables(scn: Scenario, result: SolveResult) -> dict:
 
 def figure(builder, *args, **kwargs):
     """builder(*args) for a chart or a figure's table (ui/figures), shared by all sessions; None stays None.
-    A chart is checked against the Vega-Lite schema once, here, instead of on every page run (see _checked)."""
+    A chart comes back prepared (PreparedChart): validated and converted to what Streamlit sends once, here,
+    instead of on every page run of every session."""
     key = (builder.__module__, builder.__qualname__, _token(args), _token(kwargs))
-    return SHARED_DERIVED.compute(key, lambda: _checked(builder(*args, **kwargs)))
+    return SHARED_DERIVED.compute(key, lambda: prepared(builder(*args, **kwargs)))
 
 
-_CHECKED_CLASSES: dict[type, type] = {}
+class PreparedChart:
+    """An Altair chart converted once to the Vega-Lite spec Streamlit sends (its data already Arrow bytes).
+
+    Why: st.altair_chart converts the chart on every page run (Altair deep-copies every subchart, ~0.1-0.2 s for
+    the map, under a process-wide lock), so ten sessions drawing the same chart queued behind each other. Drawn
+    by ui.widgets.chart; the conversion is Streamlit's own, so the chart looks exactly as st.altair_chart draws it.
+    """
+
+    def __init__(self, chart):
+        chart.to_dict()  # raises on an invalid spec, as st.altair_chart would
+        self.chart = chart
+        self.spec = _streamlit_spec(chart)
+        self.nbytes = estimate_bytes(chart) + estimate_bytes(self.spec)
+
+    def to_dict(self, validate: bool = True, **kwargs) -> dict:
+        """The chart's own Vega-Lite dict (as Altair gives it)."""
+        return self.chart.to_dict(validate=validate, **kwargs)
+
+    def vega_lite_spec(self) -> dict | None:
+        """A spec to hand to st.vega_lite_chart (which takes the datasets out of the dict it is given: a copy of
+        the top level and of the datasets, the data itself shared). None when this Streamlit cannot convert."""
+        if self.spec is None:
+            return None
+        out = dict(self.spec)
+        if isinstance(out.get("datasets"), dict):
+            out["datasets"] = dict(out["datasets"])
+        return out
 
 
-def _checked(chart):
-    """An Altair chart validated once, whose to_dict() then skips the validation (Streamlit calls to_dict() on
-    every page run, and the schema check is most of its ~0.1 s per chart); the spec it gives is the same."""
+def _streamlit_spec(chart) -> dict | None:
+    """Streamlit's conversion of an Altair chart (a private function of the pinned Streamlit; None if it moved,
+    and the chart is then drawn with st.altair_chart as before)."""
+    try:
+        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+    except ImportError:  # pragma: no cover - another Streamlit
+        return None
+    return _convert_altair_to_vega_lite_spec(chart)
+
+
+def prepared(chart):
+    """A PreparedChart for an Altair chart; anything else (a table, None) as it is."""
     import altair as alt
 
-    if not isinstance(chart, alt.TopLevelMixin):
-        return chart
-    chart.to_dict()  # raises on an invalid spec, as st.altair_chart would
-    cls = type(chart)
-    if cls not in _CHECKED_CLASSES:
-        def to_dict(self, validate: bool = True, **kwargs):
-            return cls.to_dict(self, False, **kwargs)
-        _CHECKED_CLASSES[cls] = type(f"Checked{cls.__name__}", (cls,), {"to_dict": to_dict})
-    object.__setattr__(chart, "__class__", _CHECKED_CLASSES[cls])  # Altair keeps plain attributes as properties
-    return chart
+    return PreparedChart(chart) if isinstance(chart, alt.TopLevelMixin) else chart
 
 
 class _HashedScenario:
@@ -442,7 +471,7 @@ __all__ = ["SOLVES", "MODEL_SOLVES", "STORED", "SWEEPS", "ROBUST", "recall", "re
            "model_key", "cached_entry", "compute_entry", "get_entry", "allocation_entry", "stored_scenario",
            "SharedStore", "SHARED_SOLVES", "SHARED_DERIVED", "SHARED_SCENARIOS", "clear_shared", "scenario_hash",
            "frame_hash", "shared", "allocation", "rule_comparison", "ledger_table", "ledger_tables", "figure",
-           "audit", "estimate_bytes"]
+           "PreparedChart", "prepared", "audit", "estimate_bytes"]
 
 
 # --------------------------------------------------------------------------- stable plans (issue 15 item 4)

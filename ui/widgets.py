@@ -302,6 +302,15 @@ def download(where, label_key: str, data, file_name: str, key: str, *, mime: str
                           key=key, **kwargs)
 
 
+def chart(where, figure, width: str = "stretch") -> None:
+    """Draw a chart: a prepared one (ui.cache.figure) from its ready spec, a plain Altair chart as Streamlit does."""
+    spec = figure.vega_lite_spec() if hasattr(figure, "vega_lite_spec") else None
+    if spec is not None:
+        where.vega_lite_chart(spec, width=width)
+    else:
+        where.altair_chart(getattr(figure, "chart", figure), width=width)
+
+
 def kpi_row(totals: dict) -> None:
     """The five headline figures of a solve."""
     for box, (text, value, help_text) in zip(st.columns(5), kpis(totals, lang())):

@@ -136,7 +136,7 @@ def proceeds(comp: Comparison) -> None:
     if chart is None:
         st.caption(tr("cmp.proceeds_none"))
         return
-    st.altair_chart(chart, width="stretch")
+    widgets.chart(st, chart)
     with st.expander(tr("cmp.proceeds_table")):
         st.dataframe(cv.counties_table(comp, lang()), hide_index=True)
 
@@ -151,7 +151,7 @@ def pairings(comp: Comparison) -> None:
         st.markdown(tr("cmp.pairings_vs", name=name, base=comp.names[0], n=len(mine)))
         chart = cv.pairing_chart(comp, name, lang())
         if chart is not None:
-            st.altair_chart(chart, width="stretch")
+            widgets.chart(st, chart)
         n_price = int((mine["change"] == "price_changed").sum())
         if n_price:
             st.caption(tr("cmp.price_only", n=n_price))

@@ -36,17 +36,20 @@ def result_files(scn, entry: SolveEntry | None, localized: bool, audit: dict | N
     solved = entry is not None and entry.result.has_solution
     lg, stem = lang(), state.file_stem()
     pairings = counties = ledger = b""
-    if solved:
-        result = entry.result
-        pairings = results.pairings_export(result.pairings, lg, localized, audit)
-        counties = results.county_export(entry.report, lg, localized, audit)
-        table = ledger_table(scn, result, lg)
-        ledger = export.csv_bytes(export.ledger_view(table, lg) if localized else table, audit,
-                                  lg if localized else "en")
+    if solved:  # each CSV is built when its button is clicked, not on every page run
+        result, report = entry.result, entry.report
+        pairings = lambda: results.pairings_export(result.pairings, lg, localized, audit)  # noqa: E731
+        counties = lambda: results.county_export(report, lg, localized, audit)  # noqa: E731
+        ledger = lambda: _ledger_csv(scn, result, lg, localized, audit)  # noqa: E731
     cols = st.columns(3)
     _download_box(cols[0], "pairings", pairings, f"{stem}_pairings.csv", "export_pairings", solved)
     _download_box(cols[1], "counties", counties, f"{stem}_counties.csv", "export_counties", solved)
     _download_box(cols[2], "ledger", ledger, f"{stem}_ledger.csv", "export_ledger", solved)
+
+
+def _ledger_csv(scn, result, lg: str, localized: bool, audit: dict | None) -> bytes:
+    table = ledger_table(scn, result, lg)
+    return export.csv_bytes(export.ledger_view(table, lg) if localized else table, audit, lg if localized else "en")
 
 
 def _workbook_data(scn, result, report):

@@ -68,7 +68,7 @@ def flow(rec: pd.DataFrame) -> None:
         st.info(tr("qledger.nothing"))
         return
     st.caption(tr("qledger.flow_caption"))
-    st.altair_chart(chart, width="stretch")
+    widgets.chart(st, chart)
 
 
 def lots_tab(scn: Scenario, result, led: pd.DataFrame) -> None:
@@ -78,7 +78,7 @@ def lots_tab(scn: Scenario, result, led: pd.DataFrame) -> None:
     chart = cache.figure(fig.status_chart, led, lang())
     if chart is not None:
         st.caption(tr("qledger.status_caption"))
-        st.altair_chart(chart, width="stretch")
+        widgets.chart(st, chart)
     table(led, fig.lots_view(led, lang()), "ledger_lots")
     widgets.download(st, "qledger.download", lambda: fig.ledger_csv(led, lang(), audit_record(scn, result)),
                      f"{state.file_stem()}_ledger.csv", "download_ledger")
@@ -91,7 +91,7 @@ def years_tab(tl: pd.DataFrame) -> None:
     st.caption(tr("qledger.timeline_caption"))
     chart = cache.figure(fig.timeline_chart, tl, lang())
     if chart is not None:
-        st.altair_chart(chart, width="stretch")
+        widgets.chart(st, chart)
     table(tl, fig.localised(tl, lang()), "ledger_years")
 
 

@@ -165,8 +165,8 @@ def pairings_table(entry: SolveEntry) -> None:
     if not adjusted.empty:
         st.warning(tr("pairings.adjust_warning", n=len(adjusted), mu=fmt_mu(adjusted["plan_adjustment_mu"].sum()),
                       article=policy.cite(results.PLAN_ADJUSTMENT_ARTICLE, lang())), icon=":material/flag:")
-    audit = audit_for(state.working(), result)
-    widgets.download(st, "pairings.download", results.pairings_export(result.pairings, lang(), audit=audit),
+    audit, lg = audit_for(state.working(), result), lang()  # the CSV is built when clicked, not on every run
+    widgets.download(st, "pairings.download", lambda: results.pairings_export(result.pairings, lg, audit=audit),
                      f"{state.file_stem()}_pairings.csv", "download_pairings")
 
 
@@ -176,7 +176,7 @@ def flow_tab(entry: SolveEntry) -> None:
         st.info(tr("pairings.none"))
         return
     st.caption(tr("pairings.flow_caption"))
-    st.altair_chart(chart, width="stretch")
+    widgets.chart(st, chart)
 
 
 def map_tab(scn, entry: SolveEntry) -> None:
@@ -186,7 +186,7 @@ def map_tab(scn, entry: SolveEntry) -> None:
         st.info(tr("pairings.map_none"))
         return
     st.caption(tr("pairings.map_caption"))
-    st.altair_chart(chart, width="content")
+    widgets.chart(st, chart, width="content")
 
 
 def counties_tab(entry: SolveEntry) -> None:

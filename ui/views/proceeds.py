@@ -83,15 +83,15 @@ def headline(scn: Scenario, pairings, county: str | None) -> None:
     adopted = cache.allocation(scn, pairings)
     rows = adopted.counties if county is None else adopted.counties[adopted.counties["county_code"] == county]
     groups = pv.scoped(adopted.groups, county)
-    m = benefit_metrics(groups)
+    m = cache.shared(benefit_metrics, groups)
     rule = adopted.params.rule
     st.subheader(tr("proceeds.plain_title"))
-    gap = equal_benefit_gap(groups)
+    gap = cache.shared(equal_benefit_gap, groups)
     _verdict({"rule": rule, "equal_benefit": gap <= 1e-6, "mode_gap": gap})
     st.markdown(tr("proceeds.plain_sentence", scope=scope_name(scn, county), rule=pv.rule_label(rule, lg),
                    persons=fmt_number(groups["persons"].sum(), 0), per_person=fmt_number(m["mean_per_person_wan"], 2)))
     st.markdown(f"**{tr('proceeds.mode_bars_title', rule=pv.rule_label(rule, lg))}**")
-    modes = mode_benefit(groups).assign(rule=rule)
+    modes = cache.shared(mode_benefit, groups).assign(rule=rule)
     _chart(cache.figure(pv.mode_bars, pv.mode_frame(modes, [rule], lg), lg))
     if county is None:
         st.caption(tr("proceeds.modes_province_note"))
@@ -153,7 +153,7 @@ def compare(scn: Scenario, metrics_table, modes, allocs, rules: list[str], count
 
 def _chart(chart, none_key: str | None = None, **fmt) -> None:
     if chart is not None:
-        st.altair_chart(chart, width="stretch")
+        widgets.chart(st, chart)
     elif none_key:
         st.info(tr(none_key, **fmt))
 
@@ -195,5 +195,6 @@ def allocation(scn: Scenario, result, groups, detail: str, county: str | None) -
     st.subheader(tr("proceeds.detail_title"))
     st.dataframe(cache.figure(pv.allocation_view, groups, lang()), hide_index=True, column_config=number_columns())
     suffix = "" if county is None else f"_{county}"
-    widgets.download(st, "proceeds.download", pv.allocation_csv(groups, detail, lang(), cache.audit(scn, result)),
+    lg, audit = lang(), cache.audit(scn, result)  # the CSV is built when the button is clicked, not on every run
+    widgets.download(st, "proceeds.download", lambda: pv.allocation_csv(groups, detail, lg, audit),
                      f"{state.file_stem()}_proceeds_{detail}{suffix}.csv", "download_proceeds")

@@ -144,7 +144,7 @@ def show_sweep(scn, spec: str, entry: dict) -> None:
     for row in range(0, len(charts), 2):
         for col, (title, chart) in zip(st.columns(2), charts[row:row + 2]):
             col.markdown(f"**{title}**")
-            col.altair_chart(chart, width="stretch")
+            widgets.chart(col, chart)
     st.subheader(tr("sens.pairs_table"))
     view = sv.sweep_pairs_view(kpis, pairs, lg)
     if view.empty:
@@ -216,7 +216,7 @@ def show_robust(rob, runs: int) -> None:
     if chart is None:
         st.info(tr("sens.no_pairs"))
     else:
-        st.altair_chart(chart, width="stretch")
+        widgets.chart(st, chart)
 
     st.subheader(tr("sens.table_title"))
     show_all = st.toggle(tr("sens.show_all"), key="sens_show_all")
