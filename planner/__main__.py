@@ -88,6 +88,12 @@ def cmd_solve(args) -> int:
     from planner.ledger import ledger, lot_ledger
 
     facts = Facts.of(scn, result.pairings)  # what every document reads (the content hash among it), read once
+    from planner.export.beside import start_beside
+
+    # The workbook is the slowest document: written by a second process while this one writes the others (forked
+    # before the map's renderer starts its threads).
+    workbook_written = start_beside(lambda: write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc,
+                                                           report=report, facts=facts))
     figure = None
     if args.map:  # the plan on the map of Jilin (1-3 s to render; --no-map leaves it out)
         from planner.export.map_image import plan_map_png
@@ -95,13 +101,13 @@ def cmd_solve(args) -> int:
         figure = plan_map_png(scn, result, args.lang)
     write_report(scn, result, out / "report.docx", allocation=alloc, lang=args.lang, report=report, facts=facts,
                  figure=figure)
-    write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc, report=report, facts=facts)
     # ledger.csv reconciles to the lot when the scenario has lots (the county ledger goes to ledger_counties.csv).
     lot_rows = lot_ledger(scn, result)
     if len(lot_rows):
         write_csv(lot_rows, out / "ledger.csv", audit)
     write_csv(ledger(scn, result, args.lang), out / ("ledger_counties.csv" if len(lot_rows) else "ledger.csv"), audit)
     write_agreements(scn, result, out / "agreements", args.lang, facts=facts)
+    workbook_written()
     write_json(summary, out / "summary.json")
     t = result.totals
     print(f"{result.status}: {t['pairings']} pairings, {t['quota_matched_mu']:.1f} 亩, "
