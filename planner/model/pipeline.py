@@ -110,8 +110,11 @@ def solve(scn: Scenario, solver: str = "highs", time_limit: float | None = None,
             if mip_direct:
                 algorithm = "highs-mip"
                 if start is not None:
-                    # Improve the dive's plan before the search: HiGHS then starts from a good incumbent.
-                    start = _improve_pairings(m, start, left, 3.0 if left() is None else 0.6 * left())
+                    # Improve the dive's plan before the search: HiGHS then starts from a good incumbent. Briefly:
+                    # HiGHS's own sub-MIPs find better plans faster after that (measured at --time-limit 10 on
+                    # 15 x 60 with 50/3/2: 1.0 % gap with 60 % of the time here, 0.32 % with 10 %; the baseline
+                    # 0.67 % either way; 60 x 200 4.3 % vs 4.2 %).
+                    start = _improve_pairings(m, start, left, 1.0 if left() is None else 0.1 * left())
                 raw = _solve_highs(m, left(), "auto", mip_gap, start=start)
                 if raw.has_solution:
                     raw = _tie_break_integer(m, raw, left)
