@@ -328,15 +328,27 @@ def _table_with_python_docx(doc, fields, rows, lang, total=None):
     """The report table as python-docx's own API writes it (what export.docx._table writes as text, faster)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
-    from docx.shared import Pt
+    from docx.shared import Pt, Twips
 
-    from planner.export.docx import DECIMALS, _clean, fixed, header, kind
+    from planner.export.docx import DECIMALS, _clean, _column_twips, fixed, header, kind
 
     table = doc.add_table(rows=1, cols=len(fields))
     table.style = doc.styles["Table Grid"]
+    table.autofit = False
     table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
-    for cell, f in zip(table.rows[0].cells, fields):
+    shown_rows = []
+    for rec in rows + ([total] if total else []):
+        shown_rows.append([])
+        for f in fields:
+            value = rec.get(f)
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            shown_rows[-1].append(("" if value is None else fixed(value, DECIMALS.get(kind(f), 2)) if numeric
+                                   else _clean(value), numeric))
+    for col, twips in zip(table.columns, _column_twips([_clean(header(f, lang)) for f in fields], shown_rows)):
+        col.width = Twips(twips)
+    for cell, f, col in zip(table.rows[0].cells, fields, table.columns):
         cell.text = ""
+        cell.width = col.width
         run = cell.paragraphs[0].add_run(_clean(header(f, lang)))
         run.bold, run.font.size = True, Pt(9)
     for rec, bold in [(r, False) for r in rows] + ([(total, True)] if total else []):
@@ -363,6 +375,23 @@ def test_report_table_is_what_python_docx_writes():
     _table(ours, fields, rows, "zh", total=total)
     _table_with_python_docx(theirs, fields, rows, "zh", total=total)
     assert etree.tostring(ours.element.body, method="c14n") == etree.tostring(theirs.element.body, method="c14n")
+
+
+def test_report_columns_are_as_wide_as_what_they_hold():
+    """An amount such as 17,005.04 and a year used to wrap in equal-width columns (seen in the report's pairings
+    table): numbers and short entries keep their room on one line, long text shares the rest."""
+    from planner.export.docx import TEXT_WIDTH_TWIPS, _column_twips
+
+    titles = ["序号", "年度", "金额（万元）", "质量核验"]
+    long_text = "本对较差，使用县总体平衡" * 5
+    cells = [[("1", True), ("2019", True), ("17,005.04", True), (long_text, False)],
+             [("12", True), ("2020", True), ("1,234,567.89", True), ("符合", False)]]
+    seq, year, amount, check = _column_twips(titles, cells)
+    assert year == 4 * 90 + 246 and amount == 12 * 90 + 246  # one line each, with the cell's padding
+    assert seq == 4 * 90 + 246  # the header's two CJK characters
+    assert seq + year + amount + check <= TEXT_WIDTH_TWIPS and check >= TEXT_WIDTH_TWIPS - seq - year - amount - 4
+    few = _column_twips(["代码"], [[("220100", False)]])
+    assert few == [TEXT_WIDTH_TWIPS]  # a table that fits is spread over the text width
 
 
 def test_report_has_one_place_for_a_figure(baseline):

@@ -105,28 +105,40 @@ def _table(doc, fields: list[str], rows: list[dict], lang: str, total: dict | No
     rows = rows[:MAX_REPORT_ROWS]
     from docx.oxml import OxmlElement, parse_xml
     from docx.oxml.ns import nsdecls
-    from docx.shared import Pt
+    from docx.shared import Pt, Twips
 
     table = doc.add_table(rows=1, cols=len(fields))
     table.style = doc.styles["Table Grid"]
+    table.autofit = False  # the widths below hold in Word as in LibreOffice
     head = table.rows[0]
     head._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # repeat on every page
-    for cell, f in zip(head.cells, fields):
+    titles = [_clean((headers or {}).get(f) or header(f, lang)) for f in fields]
+    body_cells = []  # (text shown, numeric) per cell, row by row
+    for rec in rows + ([total] if total else []):
+        row = []
+        for f in fields:
+            value = rec.get(f)
+            numeric = isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+            row.append(("" if value is None else fixed(value, DECIMALS.get(kind(f), 2)) if numeric
+                        else _clean(value), numeric))
+        body_cells.append(row)
+    # Columns as wide as what they hold (an amount such as 17,005.04 must not wrap), within the text width.
+    for col, twips in zip(table.columns, _column_twips(titles, body_cells)):
+        col.width = Twips(twips)
+    for cell, title, col in zip(head.cells, titles, table.columns):
         cell.text = ""
-        run = cell.paragraphs[0].add_run(_clean((headers or {}).get(f) or header(f, lang)))
+        cell.width = col.width
+        run = cell.paragraphs[0].add_run(title)
         run.bold = True
         run.font.size = Pt(9)
     # each body cell as table.add_row() makes it: the width of its grid column (python-docx writes twips)
     cell_props = [f'<w:tcPr><w:tcW w:type="dxa" w:w="{col.w.twips}"/></w:tcPr>' if col.w is not None else ""
                   for col in table._tbl.tblGrid.gridCol_lst]
     body = []
-    for rec, bold in [(r, False) for r in rows] + ([(total, True)] if total else []):
-        run_props = BOLD_RUN if bold else PLAIN_RUN
+    for i, row in enumerate(body_cells):
+        run_props = BOLD_RUN if total and i == len(body_cells) - 1 else PLAIN_RUN
         cells = []
-        for props, f in zip(cell_props, fields):
-            value = rec.get(f)
-            numeric = isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
-            shown = "" if value is None else fixed(value, DECIMALS.get(kind(f), 2)) if numeric else _clean(value)
+        for props, (shown, numeric) in zip(cell_props, row):
             align = '<w:pPr><w:jc w:val="right"/></w:pPr>' if numeric else ""
             cells.append(f"<w:tc>{props}<w:p>{align}<w:r>{run_props}{_run_content(shown)}</w:r></w:p></w:tc>")
         body.append(f"<w:tr>{''.join(cells)}</w:tr>")
@@ -134,6 +146,33 @@ def _table(doc, fields: list[str], rows: list[dict], lang: str, total: dict | No
         table._tbl.extend(list(parse_xml(f"<w:tbl {nsdecls('w')}>{''.join(body)}</w:tbl>")))
     if left_out:
         doc.add_paragraph(t("report.rows_left_out", lang, shown=MAX_REPORT_ROWS, n=left_out))
+
+
+TEXT_WIDTH_TWIPS = round((21.0 - 2 * 2.2) / 2.54 * 1440)  # A4 less both margins (see _document)
+
+
+def _column_twips(titles: list[str], body_cells: list[list[tuple[str, bool]]]) -> list[int]:
+    """Column widths in twips: numbers and short entries (a year, a sequence number, an amount such as 17,005.04)
+    get the room they need on one line; longer text shares what is left, in proportion to its length. At 9 pt a
+    digit or Latin letter takes about half an em (90 twips), a CJK character a whole em; a cell pads 216 twips."""
+    half_em, pad, short = 90, 216 + 30, 8
+
+    def width(text: str) -> int:  # in half-ems
+        return max((sum(2 if ord(ch) > 0x2E80 else 1 for ch in line) for line in text.split("\n")), default=0)
+
+    need, rigid = [], []
+    for j, title in enumerate(titles):
+        body = max([width(row[j][0]) for row in body_cells], default=0)
+        numeric = any(row[j][1] for row in body_cells)
+        need.append(max(body, min(width(title), 4)) * half_em + pad)  # a header wraps, two CJK to a line at least
+        rigid.append(numeric or body <= short)
+    fixed = sum(n for n, r in zip(need, rigid) if r)
+    flexible = sum(n for n, r in zip(need, rigid) if not r)
+    if fixed + flexible <= TEXT_WIDTH_TWIPS or fixed >= TEXT_WIDTH_TWIPS or not flexible:
+        scale = TEXT_WIDTH_TWIPS / max(1, fixed + flexible)  # everything fits (or nothing can): share it all out
+        return [int(n * scale) for n in need]
+    room = (TEXT_WIDTH_TWIPS - fixed) / flexible
+    return [n if r else int(n * room) for n, r in zip(need, rigid)]
 
 
 BOLD_RUN, PLAIN_RUN = '<w:rPr><w:b/><w:sz w:val="18"/></w:rPr>', '<w:rPr><w:b w:val="0"/><w:sz w:val="18"/></w:rPr>'
