@@ -115,3 +115,37 @@ def test_every_rule_large_lp_takes_colgen():
 
     assert choose_algorithm(10**6, "highs", False, True) == "colgen"
     assert choose_algorithm(10**6, "highs", True, False) == "simplex"
+
+
+def test_best_per_owner_keeps_the_k_best_of_each_owner_earlier_first_on_ties():
+    from planner.model.colgen import _best_per_owner
+
+    score = np.array([5.0, 1.0, 5.0, 3.0, 2.0, 9.0, 2.0])
+    owner = np.array([0, 0, 0, 0, 1, 1, 1])
+    assert sorted(_best_per_owner(score, owner, 2).tolist()) == [0, 2, 4, 5]
+    assert sorted(_best_per_owner(score, owner, 1).tolist()) == [0, 5]
+    rng = np.random.default_rng(1)
+    score, owner = rng.integers(0, 20, 5000).astype(float), rng.integers(0, 50, 5000)
+    got = set(_best_per_owner(score, owner, 3).tolist())
+    order = np.lexsort((-score, owner))  # the plain definition
+    want = {int(j) for o in range(50) for j in order[owner[order] == o][:3]}
+    assert got == want
+
+
+@pytest.mark.parametrize("n,positive", [(10, 7), (300_000, 290_000), (300_000, 1_000), (300_000, 0)])
+def test_priced_in_keeps_the_best_batch_of_many_candidates(n, positive):
+    """The sampled threshold may keep fewer than all candidates, never fewer than a batch of the best."""
+    from planner.model.colgen import _priced_in, _select
+
+    rng = np.random.default_rng(n + positive)
+    rc = -rng.random(n)
+    rc[rng.choice(n, positive, replace=False)] = rng.random(positive) + 1e-6
+    batch = 2_000
+    every = np.nonzero(rc > 1e-9)[0]
+    kept = _priced_in(rc, 1e-9, batch)
+    assert set(kept.tolist()) <= set(every.tolist())
+    chosen = _select(rc, kept, np.zeros(n, dtype=np.int64), batch, 0)
+    want = _select(rc, every, np.zeros(n, dtype=np.int64), batch, 0)
+    assert np.array_equal(chosen, want)
+    ties = np.where(rc > 0, 1.0, rc)  # equal reduced costs: all of them stay candidates
+    assert len(_priced_in(ties, 1e-9, batch)) == positive
