@@ -90,23 +90,24 @@ def cmd_solve(args) -> int:
     facts = Facts.of(scn, result.pairings)  # what every document reads (the content hash among it), read once
     from planner.export.beside import start_beside
 
-    # The workbook is the slowest document: written by a second process while this one writes the others (forked
-    # before the map's renderer starts its threads).
+    # The slow documents are made by forked processes while this one writes the others: the workbook, and the map
+    # for the report (1-3 s to render; --no-map leaves it out). Each is forked before any renderer starts threads.
     workbook_written = start_beside(lambda: write_workbook(scn, result, out / "workbook.xlsx", allocation=alloc,
                                                            report=report, facts=facts))
-    figure = None
-    if args.map:  # the plan on the map of Jilin (1-3 s to render; --no-map leaves it out)
-        from planner.export.map_image import plan_map_png
-
-        figure = plan_map_png(scn, result, args.lang)
-    write_report(scn, result, out / "report.docx", allocation=alloc, lang=args.lang, report=report, facts=facts,
-                 figure=figure)
+    map_file, map_drawn = _start_map(scn, result, args.lang) if args.map else (None, lambda: None)
     # ledger.csv reconciles to the lot when the scenario has lots (the county ledger goes to ledger_counties.csv).
     lot_rows = lot_ledger(scn, result)
     if len(lot_rows):
         write_csv(lot_rows, out / "ledger.csv", audit)
     write_csv(ledger(scn, result, args.lang), out / ("ledger_counties.csv" if len(lot_rows) else "ledger.csv"), audit)
     write_agreements(scn, result, out / "agreements", args.lang, facts=facts)
+    map_drawn()
+    figure = None
+    if map_file is not None:
+        figure = map_file.read_bytes() or None  # empty: the map could not be drawn (plan_map_png logged why)
+        map_file.unlink(missing_ok=True)
+    write_report(scn, result, out / "report.docx", allocation=alloc, lang=args.lang, report=report, facts=facts,
+                 figure=figure)
     workbook_written()
     write_json(summary, out / "summary.json")
     t = result.totals
@@ -131,6 +132,23 @@ def cmd_solve(args) -> int:
                   f"proven optimal ({t['quota_matched_mu']:.1f} of at most "
                   f"{min(t['surplus_offered_mu'], t['demand_mu']):.1f} 亩 matched).", file=sys.stderr)
     return EXIT_OK
+
+
+def _start_map(scn, result, lang: str):
+    """(temporary PNG file, join) for the report's map, rendered beside this process; (None, no-op) where the
+    scenario is not on the shipped map of Jilin."""
+    import os
+    import tempfile
+
+    from planner.export.beside import start_beside
+    from planner.export.map_image import on_shipped_map, plan_map_png
+
+    if not on_shipped_map(scn):
+        return None, lambda: None
+    handle, name = tempfile.mkstemp(prefix="planner-map-", suffix=".png")
+    os.close(handle)
+    path = Path(name)
+    return path, start_beside(lambda: path.write_bytes(plan_map_png(scn, result, lang) or b""))
 
 
 def cmd_compare(args) -> int:

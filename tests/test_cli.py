@@ -348,3 +348,19 @@ def test_validate_cli_deal_that_fits_is_valid_with_warnings(tmp_path):
     no_traceback(proc)
     assert proc.returncode == 0, proc.stdout
     assert "VALID" in proc.stdout and "WARNING" in proc.stdout and "price_min" in proc.stdout
+
+
+def test_the_report_carries_the_map_drawn_beside_and_leaves_no_temporary_file(baseline_highs, tmp_path):
+    """The map and the workbook are made by forked processes (planner/export/beside.py): the report still has its
+    map, the workbook is there, and the map's temporary PNG is gone; --no-map leaves the map out."""
+    import docx
+    import tempfile
+
+    proc, out = baseline_highs
+    assert proc.returncode == 0, proc.stderr
+    assert len(docx.Document(str(out / "report.docx")).inline_shapes) == 1
+    assert (out / "workbook.xlsx").stat().st_size > 10_000
+    assert not list(Path(tempfile.gettempdir()).glob("planner-map-*.png"))
+    plain = run("solve", BASELINE, "--out", tmp_path / "plain", "--no-map")
+    assert plain.returncode == 0, plain.stderr
+    assert not docx.Document(str(tmp_path / "plain" / "report.docx")).inline_shapes
