@@ -178,13 +178,22 @@ def _break_ties(h, m: LinearModel, x: np.ndarray, objective: float, order: np.nd
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return x
     x2 = np.array(h.getSolution().col_value, dtype=float)[order]
-    # Dust the objective row's tolerance lets in (1e-5 亩 on a pair the first pass did not use) is not a pairing.
-    x2[(x2 < 1e-5) & (np.abs(x) <= 1e-9)] = 0.0
-    # Never trade objective, shortfall or feasibility for distance: a second-pass plan that is worse on any of them
-    # than the first pass's (beyond rounding) is not taken. (With costs near 1e15 a row above can even be refused.)
-    if (float(m.c[main] @ x2[main]) < main_obj - 1e-9 * max(1.0, abs(main_obj))
-            or float(x2[short].sum()) > float(x[short].sum()) + 1e-9 * max(1.0, float(x[short].sum()))
-            or _worst_violation(m, x2) > max(_worst_violation(m, x), 1e-9)):
+    return _tie_broken_or_first(m, x, x2, rel_tol=1e-9, violation_floor=1e-9)
+
+
+def _tie_broken_or_first(m: LinearModel, x: np.ndarray, x2: np.ndarray, rel_tol: float,
+                         violation_floor: float) -> np.ndarray:
+    """The second pass's plan `x2`, unless it trades objective, shortfall or feasibility for distance: worse on any
+    of them than the first pass's `x` (beyond `rel_tol`) and the first stands. (With costs near 1e15 a tie-break
+    row can even be refused.) Dust a row's tolerance lets in (1e-5 亩 on a pair the first pass did not use) is not a
+    pairing."""
+    x2 = np.where((x2 < 1e-5) & (np.abs(x) <= 1e-9), 0.0, x2)
+    short = m.col_kind == "short"
+    main = ~short
+    main_obj, shortfall = float(m.c[main] @ x[main]), float(x[short].sum())
+    if (float(m.c[main] @ x2[main]) < main_obj - rel_tol * max(1.0, abs(main_obj))
+            or float(x2[short].sum()) > shortfall + rel_tol * max(1.0, shortfall)
+            or _worst_violation(m, x2) > max(_worst_violation(m, x), violation_floor)):
         return x
     return x2
 
@@ -327,11 +336,6 @@ def _break_ties_pulp(pulp, m: LinearModel, form: Formulation, names: np.ndarray,
     if prob.status != pulp.LpStatusOptimal:
         return x
     x2 = np.array([v.varValue or 0.0 for v in cols], dtype=float)
-    x2[(x2 < 1e-5) & (np.abs(x) <= 1e-9)] = 0.0
-    if (float(m.c[main] @ x2[main]) < main_obj - 1e-7 * max(1.0, abs(main_obj))
-            or float(x2[short].sum()) > float(x[short].sum()) + 1e-7 * max(1.0, float(x[short].sum()))
-            or _worst_violation(m, x2) > max(_worst_violation(m, x), 1e-4)):
-        # (Command-line solvers hand their answer back through a file, to about 1e-5: printable_plan rounds
-        # that dust away without breaking a limit.)
-        return x
-    return x2
+    # Command-line solvers hand their answer back through a file, to about 1e-5: looser tolerances here
+    # (printable_plan rounds that dust away without breaking a limit).
+    return _tie_broken_or_first(m, x, x2, rel_tol=1e-7, violation_floor=1e-4)

@@ -225,20 +225,21 @@ def _restore(snap: Snapshot) -> None:
     widgets.seed_tables(snap.tables, state.editor_version())
 
 
-def undo() -> None:
+def _step(back: str, forth: str) -> None:
+    """Undo (back="undo") or redo (back="redo"): the current snapshot goes on the other stack."""
     h = _history()
-    if h["undo"]:
-        h["redo"].append(h["cur"])
-        h["cur"] = h["undo"].pop()
+    if h[back]:
+        h[forth].append(h["cur"])
+        h["cur"] = h[back].pop()
         _restore(h["cur"])
+
+
+def undo() -> None:
+    _step("undo", "redo")
 
 
 def redo() -> None:
-    h = _history()
-    if h["redo"]:
-        h["undo"].append(h["cur"])
-        h["cur"] = h["redo"].pop()
-        _restore(h["cur"])
+    _step("redo", "undo")
 
 
 # --------------------------------------------------------------------------- drafts on disk (planner.drafts)

@@ -7,6 +7,7 @@ its own thread), so the page reruns instantly; the callables close over plain ob
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import streamlit as st
 
@@ -37,10 +38,10 @@ def result_files(scn, entry: SolveEntry | None, localized: bool, audit: dict | N
     lg, stem = lang(), state.file_stem()
     pairings = counties = ledger = b""
     if solved:  # each CSV is built when its button is clicked, not on every page run
-        result, report = entry.result, entry.report
-        pairings = lambda: results.pairings_export(result.pairings, lg, localized, audit)  # noqa: E731
-        counties = lambda: results.county_export(report, lg, localized, audit)  # noqa: E731
-        ledger = lambda: _ledger_csv(scn, result, lg, localized, audit)  # noqa: E731
+        result = entry.result
+        pairings = partial(results.pairings_export, result.pairings, lg, localized, audit)
+        counties = partial(results.county_export, entry.report, lg, localized, audit)
+        ledger = partial(_ledger_csv, scn, result, lg, localized, audit)
     cols = st.columns(3)
     _download_box(cols[0], "pairings", pairings, f"{stem}_pairings.csv", "export_pairings", solved)
     _download_box(cols[1], "counties", counties, f"{stem}_counties.csv", "export_counties", solved)
