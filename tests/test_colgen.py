@@ -23,11 +23,12 @@ def province_model(tmp_path_factory):
     return scn, build(market(scn))
 
 
-@pytest.mark.parametrize("per_county,batch,purge", [(1, 20, 1), (2, 50, 2), (3, 200, 0), (5, 10_000, 2)])
-def test_colgen_matches_full_model(province_model, per_county, batch, purge):
+@pytest.mark.parametrize("per_county,batch,purge,smoothing", [(1, 20, 1, 0.0), (2, 50, 2, 0.0), (3, 200, 0, 0.0),
+                                                               (5, 10_000, 2, 0.0), (1, 20, 1, 0.8), (2, 50, 2, 0.5)])
+def test_colgen_matches_full_model(province_model, per_county, batch, purge, smoothing):
     scn, m = province_model
     full = _solve_highs(m, None, "simplex")
-    cg = _solve_highs_colgen(m, None, per_county, batch, purge)
+    cg = _solve_highs_colgen(m, None, per_county, batch, purge, smoothing=smoothing)
     assert full.status == cg.status == "optimal"
     assert cg.objective == pytest.approx(full.objective, rel=1e-7)
     # Dual feasibility over ALL columns proves optimality of the whole model, whatever the vertex.
@@ -93,21 +94,27 @@ def _assert_exact(m, full, cg):
     assert np.all(cg.x >= -1e-9)
 
 
-@pytest.mark.parametrize("per_county,batch,purge,per_owner", [(1, 20, 1, 0), (2, 50, 2, 3), (5, 10_000, 2, 0)])
-def test_colgen_with_plan_adjustment_matches_full_model(every_rule_model, per_county, batch, purge, per_owner):
+@pytest.mark.parametrize("per_county,batch,purge,per_owner,smoothing",
+                         [(1, 20, 1, 0, 0.0), (2, 50, 2, 3, 0.0), (5, 10_000, 2, 0, 0.0), (1, 20, 1, 0, 0.8),
+                          (2, 50, 2, 3, 0.8)])
+def test_colgen_with_plan_adjustment_matches_full_model(every_rule_model, per_county, batch, purge, per_owner,
+                                                        smoothing):
     m = every_rule_model
     full = _solve_highs(m, None, "simplex")
-    cg = _solve_highs_colgen(m, None, per_county, batch, purge, per_owner)
+    cg = _solve_highs_colgen(m, None, per_county, batch, purge, per_owner, smoothing=smoothing)
     _assert_exact(m, full, cg)
     assert cg.x[m.col_kind == "a"].sum() > 0  # the case exercises plan adjustment
 
 
-def test_colgen_with_lots_matches_full_model(tmp_path):
+@pytest.mark.parametrize("smoothing", [0.0, 0.8])
+def test_colgen_with_lots_matches_full_model(tmp_path, smoothing):
     folder = make_with_lots("province", tmp_path / "lots", seed=4)
     scn, problems = load_checked(folder)
     assert scn is not None, problems
     m = build(market(scn))
-    _assert_exact(m, _solve_highs(m, None, "simplex"), _solve_highs_colgen(m, None, 1, 30, 1, 2))
+    full = _solve_highs(m, None, "simplex")
+    _assert_exact(m, full, _solve_highs_colgen(m, None, 1, 30, 1, 2, smoothing=smoothing))
+    _assert_exact(m, full, _solve_highs_colgen(m, None, 1, 30, 1, 0, smoothing=smoothing))
 
 
 def test_every_rule_large_lp_takes_colgen():

@@ -100,13 +100,22 @@ def _priced_in(rc: np.ndarray, tol: float, batch: int) -> np.ndarray:
 
 
 def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: int = 5,
-                        batch: int = 10_000, purge_after: int = 2, per_owner: int = 0) -> RawSolution:
+                        batch: int = 10_000, purge_after: int = 2, per_owner: int = 0,
+                        smoothing: float = 0.0) -> RawSolution:
     """Column generation over quota (and plan adjustment) columns: exact for the LP, and far faster at national size.
 
     The restricted model starts with each supply unit's and each buyer's best-paying flows; every round prices all
     columns at once with the duals (reduced cost c - A'y, one sparse product) and adds the most attractive ones
     (`per_owner` > 0: at most that many per buyer); when no column has a positive reduced cost the restricted
     optimum is optimal for the whole model, duals included.
+
+    `smoothing` ranks the improving columns by their reduced cost at smoothed duals (each round's duals averaged
+    with the past ones, weight `smoothing` on the past) instead of at this round's alone. The master's duals jump
+    between the many equally good dual solutions of this degenerate model (every lot ranks buyers by nearly the same
+    price); the average points at columns that stay useful. Only columns improving at this round's duals enter, and
+    the loop still ends only when none is left, so the optimum is the same. Measured on national size with lots:
+    386 rounds and 104 s without, 210 rounds and 80 s with 0.8 (0.5: 340 rounds; 0.9: 198). Without quality rows
+    it does not pay (national size: 12 s without, 19 s with 0.8), so the pipeline smooths only with them.
     """
     import highspy
 
@@ -188,6 +197,7 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
     idle = np.zeros(len(cols), dtype=np.int32)  # rounds each master column has sat out of the basis
     y = np.zeros(m.n_rows)
     rc = np.zeros(n)
+    rc_smooth = None  # reduced costs at the smoothed duals: linear in the duals, so averaged like them
     while True:
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - t0)
@@ -207,9 +217,19 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
         if split:
             rc_v[a_cols] = -np.inf  # `a` enters only within adjusted flows
         rc_v[cols] = -np.inf  # the master's own columns (indexing them beats a mask over millions)
-        candidates = _priced_in(rc_v, tol, batch if not per_owner else 0)
-        if len(candidates) == 0:
-            break
+        if smoothing > 0:
+            rc_smooth = rc if rc_smooth is None else smoothing * rc_smooth + (1.0 - smoothing) * rc
+            improving = rc_v > tol
+            if not improving.any():
+                break
+            rank = np.concatenate([rc_smooth, rc_smooth[comp_x] + rc_smooth[comp_a]])
+            rank[~improving] = -np.inf
+            candidates = _priced_in(rank, -np.inf, batch if not per_owner else 0)
+        else:
+            rank = rc_v
+            candidates = _priced_in(rc_v, tol, batch if not per_owner else 0)
+            if len(candidates) == 0:
+                break
         objective = float(h.getInfo().objective_function_value)
         stalled = stalled + 1 if objective <= best + 1e-12 * max(1.0, abs(best)) else 0
         best = max(best, objective)
@@ -226,7 +246,7 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
                 keep = np.ones(len(cols), dtype=bool)
                 keep[drop] = False
                 cols, idle = cols[keep], idle[keep]
-        candidates = _select(rc_v, candidates, owner, batch, per_owner)
+        candidates = _select(rank, candidates, owner, batch, per_owner)
         add_columns(candidates)
         cols = np.concatenate([cols, candidates])
         idle = np.concatenate([idle, np.zeros(len(candidates), dtype=np.int32)])

@@ -122,8 +122,11 @@ def solve(scn: Scenario, solver: str = "highs", time_limit: float | None = None,
                 raw = solve_pulp(m, form, solver, left())
             elif algorithm == "colgen" and not m.is_mip:
                 # Quality rows (article 4(二)) couple every flow of a buyer: smaller batches re-optimise faster
-                # (measured on 300 x 1,000 with lots: 8 s with 2,000 columns a round, 19 s with 10,000).
-                raw = _solve_highs_colgen(m, left(), batch=2_000 if (m.row_kind == "quality").any() else 10_000)
+                # (measured on 300 x 1,000 with lots: 8 s with 2,000 columns a round, 19 s with 10,000), and
+                # smoothed duals choose better columns (see `_solve_highs_colgen`).
+                quality = bool((m.row_kind == "quality").any())
+                raw = _solve_highs_colgen(m, left(), batch=2_000 if quality else 10_000,
+                                          smoothing=0.8 if quality else 0.0)
             else:
                 raw = _solve_highs(m, left(), algorithm, mip_gap)
         except Exception as exc:  # noqa: BLE001 - reported, not raised
