@@ -137,6 +137,10 @@ def test_best_per_owner_keeps_the_k_best_of_each_owner_earlier_first_on_ties():
     order = np.lexsort((-score, owner))  # the plain definition
     want = {int(j) for o in range(50) for j in order[owner[order] == o][:3]}
     assert got == want
+    by_score = np.argsort(-score, kind="stable")
+    assert set(_best_per_owner(score, owner, 3, by_score).tolist()) == want
+    big = owner * 10_000  # owners past 16 bits: sorted without the radix shortcut, same answer
+    assert set(_best_per_owner(score, big, 3).tolist()) == want
 
 
 @pytest.mark.parametrize("n,positive", [(10, 7), (300_000, 290_000), (300_000, 1_000), (300_000, 0)])

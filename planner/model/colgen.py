@@ -33,18 +33,24 @@ def _initial_columns(m: LinearModel, per_county: int) -> np.ndarray:
     a_cols = np.nonzero(m.col_kind == "a")[0]
     keep[a_cols[deal[m.col_ref[a_cols]]]] = True  # and what may hold it under a construction cap
     c = m.c[x_cols]
+    by_score = np.argsort(-c, kind="stable")  # one sort of 4 million scores serves both owners
     units = m.market.flows["unit_idx"].to_numpy()[m.col_ref[x_cols]]
     for by in (units, m.pairs["buyer_idx"].to_numpy()[x_pair]):
-        keep[x_cols[_best_per_owner(c, by, per_county)]] = True
+        keep[x_cols[_best_per_owner(c, by, per_county, by_score)]] = True
     return np.nonzero(keep)[0]
 
 
-def _best_per_owner(score: np.ndarray, owner: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k highest scores of each owner (ties: the earlier position first)."""
+def _best_per_owner(score: np.ndarray, owner: np.ndarray, k: int, by_score: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the k highest scores of each owner (ties: the earlier position first). `by_score`: the positions
+    already stably sorted by descending score, when the caller has them."""
     # Two stable sorts instead of np.lexsort, and each group's start by a running maximum instead of a binary search
     # per element: on 4 million flows (national size with lots) about 1.6 s instead of 2.5 s, the same positions.
-    order = np.argsort(-score, kind="stable")
-    order = order[np.argsort(owner[order], kind="stable")]
+    # Owners are indices: as 16-bit integers numpy sorts them by radix (0.15 s instead of 0.7 s there).
+    order = np.argsort(-score, kind="stable") if by_score is None else by_score
+    owners = owner[order]
+    if len(owners) and 0 <= owners.min() and owners.max() < 2**16:
+        owners = owners.astype(np.uint16)
+    order = order[np.argsort(owners, kind="stable")]
     owners = owner[order]
     at = np.arange(len(order))
     starts = np.ones(len(order), dtype=bool)
@@ -150,7 +156,8 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
     lo_v = np.concatenate([m.col_lo, np.zeros(len(comp_x))])
     hi_v = np.concatenate([m.col_hi, np.full(len(comp_x), np.inf)])
     priced = np.concatenate([np.isin(m.col_kind, PRICED), np.ones(len(comp_x), dtype=bool)])
-    owner = np.concatenate([_column_owner(m), _column_owner(m)[comp_x]])
+    owner = _column_owner(m) if per_owner else None  # only a per-buyer cap needs each column's buyer
+    owner = np.concatenate([owner, owner[comp_x]]) if per_owner else None
 
     def column_block(v):
         """Master columns for virtual columns v (sorted): CSC restricted to the master's rows."""
@@ -218,13 +225,16 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
             rc_v[a_cols] = -np.inf  # `a` enters only within adjusted flows
         rc_v[cols] = -np.inf  # the master's own columns (indexing them beats a mask over millions)
         if smoothing > 0:
-            rc_smooth = rc if rc_smooth is None else smoothing * rc_smooth + (1.0 - smoothing) * rc
-            improving = rc_v > tol
-            if not improving.any():
-                break
-            rank = np.concatenate([rc_smooth, rc_smooth[comp_x] + rc_smooth[comp_a]])
-            rank[~improving] = -np.inf
+            if rc_smooth is None:
+                rc_smooth = rc.copy()
+            else:  # in place: 4 million values a round
+                rc_smooth *= smoothing
+                rc_smooth += (1.0 - smoothing) * rc
+            rank = np.concatenate([rc_smooth, rc_smooth[comp_x] + rc_smooth[comp_a]]) if split else rc_smooth
+            rank = np.where(rc_v > tol, rank, -np.inf)  # improving columns only, ranked at the smoothed duals
             candidates = _priced_in(rank, -np.inf, batch if not per_owner else 0)
+            if len(candidates) == 0:
+                break
         else:
             rank = rc_v
             candidates = _priced_in(rc_v, tol, batch if not per_owner else 0)
