@@ -27,9 +27,11 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 import unicodedata
 import uuid
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,6 +192,31 @@ def _log_save(kind: str, info: ScenarioInfo, scn: Scenario, note: str) -> None:
 
     log_event(kind, slug=info.slug, scenario_name=info.name, version=info.version, stamp=info.stamp,
               scenario_hash=scn.content_hash(), note=note)
+
+
+# Valid scenarios as last read, by folder and files stamp (the hash of the files' bytes, so any change on disk
+# misses). Every new session of the app opens the default scenario: reading and checking it is ~0.15 s of CPU, and 40
+# colleagues opening the app in the same second waited up to 20 s for their first page (issue 17). A scenario is
+# never changed in place, so one object serves every session.
+_OPENED_MAX = 8
+_OPENED: OrderedDict[tuple[str, str], tuple[Scenario, tuple[Problem, ...]]] = OrderedDict()
+_OPENED_LOCK = threading.Lock()
+
+
+def _opened(folder: Path, stamp: str) -> tuple[Scenario, list[Problem], str] | None:
+    with _OPENED_LOCK:
+        hit = _OPENED.get((str(folder), stamp))
+        if hit is None:
+            return None
+        _OPENED.move_to_end((str(folder), stamp))
+    return hit[0], list(hit[1]), stamp
+
+
+def _remember_opened(folder: Path, stamp: str, scn: Scenario, problems: list[Problem]) -> None:
+    with _OPENED_LOCK:
+        _OPENED[(str(folder), stamp)] = (scn, tuple(problems))
+        while len(_OPENED) > _OPENED_MAX:
+            _OPENED.popitem(last=False)
 
 
 class ScenarioStore:
@@ -369,8 +396,12 @@ class ScenarioStore:
             return False
 
     def open(self, slug: str) -> tuple[Scenario | None, list[Problem], str]:
-        """(scenario or None, problems, version stamp to pass back to save)."""
+        """(scenario or None, problems, version stamp to pass back to save). A valid scenario read before, with the
+        same files, comes from memory (see `_OPENED`)."""
         folder = self._folder(slug)
+        hit = _opened(folder, files_stamp(folder))
+        if hit is not None:
+            return hit
         for _ in range(50):
             stamp = files_stamp(folder)
             scn, problems = load_checked(folder)
@@ -379,6 +410,8 @@ class ScenarioStore:
             if files_stamp(folder) == stamp:
                 break
             time.sleep(0.01)
+        if scn is not None:
+            _remember_opened(folder, stamp, scn, problems)
         return scn, problems, stamp
 
     # -- writing

@@ -905,3 +905,25 @@ def test_names_differing_by_a_tab_do_not_share_a_folder(store, base, root):
             store.save_as(name, base)
         assert "control" in exc.value.text("en")
     assert tree(root / info.slug) == before and open_ok(store, info.slug).name == "a b"
+
+
+def test_an_unchanged_scenario_is_read_once_for_every_session(store, base, root, monkeypatch):
+    """Every new app session opens the default scenario: the second open is the first one's object (issue 17),
+    until the files change on disk; an invalid folder is read again every time."""
+    import planner.store as store_module
+
+    slug = store.save_as("共享读取", base).slug
+    reads = []
+    real = store_module.load_checked
+    monkeypatch.setattr(store_module, "load_checked", lambda folder: reads.append(folder) or real(folder))
+    a, problems_a, stamp_a = store.open(slug)
+    b, problems_b, stamp_b = ScenarioStore(root).open(slug)  # another session's store object
+    assert b is a and stamp_b == stamp_a and problems_b == problems_a and len(reads) == 1
+    problems_b.append("mine")  # a caller's list is its own
+    assert store.open(slug)[1] == problems_a
+    path = root / slug / "counties.csv"
+    path.write_bytes(path.read_bytes().replace(b"76400", b"76500"))
+    c, _, stamp_c = store.open(slug)
+    assert c is not a and stamp_c != stamp_a and c.counties.loc[0, "budget_wan"] == 76500 and len(reads) == 2
+    (root / slug / "counties.csv").write_text("code,name\n", encoding="utf-8")
+    assert store.open(slug)[0] is None and store.open(slug)[0] is None and len(reads) == 4

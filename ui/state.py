@@ -182,7 +182,8 @@ def set_working(scn: Scenario, *, folder: str | None = None, original: bool = Fa
     if original:
         ss.scn_original = scn.copy()
         ss.scn_folder = folder
-    ss.scn_problems = validate_scenario(scn)
+    # Checked once per scenario object: sessions that open the same stored scenario share it (planner.store).
+    ss.scn_problems = list(memo_by_identity("problems", scn, validate_scenario))
     if reset_editor:
         reset_editor_state()
 
