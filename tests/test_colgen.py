@@ -160,3 +160,23 @@ def test_priced_in_keeps_the_best_batch_of_many_candidates(n, positive):
     assert np.array_equal(chosen, want)
     ties = np.where(rc > 0, 1.0, rc)  # equal reduced costs: all of them stay candidates
     assert len(_priced_in(ties, 1e-9, batch)) == positive
+
+
+@pytest.mark.parametrize("batch", [2_000, 10_000])
+def test_colgen_pairs_nearer_counties_among_equally_good_plans(province_model, monkeypatch, batch):
+    """The distance pass over the final master: same optimum, shorter hauls than its first optimal plan, never
+    shorter than the nearest plan over every column (the full model's pass)."""
+    import planner.model.colgen as colgen
+
+    _, m = province_model
+    near = _solve_highs_colgen(m, None, batch=batch, smoothing=0.8)
+    monkeypatch.setattr(colgen, "_nearer_in_master", lambda h, m, to_model, c_v, value, x, left: x)
+    first = _solve_highs_colgen(m, None, batch=batch, smoothing=0.8)
+    full = _solve_highs(m, None, "simplex")
+    assert near.objective == pytest.approx(first.objective, rel=1e-9)
+    assert near.objective == pytest.approx(full.objective, rel=1e-9)
+    km = m.tie_cost
+    assert km @ near.x < 0.9 * (km @ first.x)
+    assert km @ near.x >= km @ full.x * (1 - 1e-9)
+    activity = m.A @ near.x
+    assert np.all(activity <= m.row_hi + 1e-6) and np.all(activity >= m.row_lo - 1e-6)

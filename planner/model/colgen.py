@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.model.matrix import LinearModel
-from planner.model.solvers import RawSolution, _highs_lp, _new_highs
+from planner.model.solvers import RawSolution, _highs_lp, _new_highs, _tie_broken_or_first
 
 PRICED = ("x", "a")  # column kinds pricing brings in; every other column sits in the master from the start
 LINK = "adjust_link"
@@ -264,14 +264,7 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
     info = h.getInfo()
     seconds = time.perf_counter() - t0
     has = bool(info.primal_solution_status >= 2)
-    x = np.zeros(n)
-    if has:
-        value = np.array(sol.col_value, dtype=float)
-        plain = cols < n
-        x[cols[plain]] = value[plain]
-        k = cols[~plain] - n
-        np.add.at(x, comp_x[k], value[~plain])
-        np.add.at(x, comp_a[k], value[~plain])
+    x = _model_plan(np.array(sol.col_value, dtype=float), (cols, n, comp_x, comp_a)) if has else np.zeros(n)
     obj = float(m.c @ x) if has else 0.0
     note = f" (column generation: {rounds} rounds, {len(cols)} of {nv} columns in the final master)"
     if ms == MS.kOptimal:
@@ -282,12 +275,64 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
             link_rows = np.nonzero(link)[0]
             link_a = a_of_pair[m.row_ref[link_rows]]
             duals[link_rows] = np.maximum(0.0, rc[link_a])
-        return RawSolution("optimal", h.modelStatusToString(ms) + note, True, x, duals, obj, seconds)
+        to_model = (cols, n, comp_x, comp_a)
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+        x = _nearer_in_master(h, m, to_model, c_v, np.array(sol.col_value, dtype=float), x, left)
+        seconds = time.perf_counter() - t0
+        return RawSolution("optimal", h.modelStatusToString(ms) + note, True, x, duals, float(m.c @ x), seconds)
     if ms in (MS.kTimeLimit, MS.kIterationLimit, MS.kInterrupt):
         # Restricted columns are a subset: the best plan found is feasible for the whole model.
         return RawSolution("time_limit", "Time limit reached" + note, has, x, None, obj, seconds)
     return RawSolution("failed", f"HiGHS: {h.modelStatusToString(ms)}{note}", False, np.zeros(n), None, 0.0,
                        seconds)
+
+
+def _model_plan(value: np.ndarray, to_model) -> np.ndarray:
+    """The model's columns from the master's values (an adjusted flow counts on its x and its a)."""
+    cols, n, comp_x, comp_a = to_model
+    x = np.zeros(n)
+    plain = cols < n
+    x[cols[plain]] = value[plain]
+    k = cols[~plain] - n
+    np.add.at(x, comp_x[k], value[~plain])
+    np.add.at(x, comp_a[k], value[~plain])
+    return x
+
+
+def _nearer_in_master(h, m: LinearModel, to_model, c_v: np.ndarray, value: np.ndarray, x: np.ndarray,
+                      time_left: float | None) -> np.ndarray:
+    """The distance pass of the other paths (`solvers._break_ties`), over the columns of the final master: among the
+    plans as good as the optimum that those columns make, the nearest pairs. Not the nearest over every column (that
+    would be a second column generation, as long as the first at national size), but the same for the same inputs,
+    and one more master solve."""
+    import highspy
+
+    if m.tie_cost is None or not np.any(m.tie_cost) or (time_left is not None and time_left <= 0):
+        return x
+    cols, n, comp_x, comp_a = to_model
+    if time_left is not None:
+        h.setOptionValue("time_limit", float(time_left))
+    kind = np.concatenate([m.col_kind, m.col_kind[comp_x]])[cols]
+    short = kind == "short"
+    c_m = c_v[cols]
+    # As in `_break_ties`: the objective no lower and the shortfall no higher, as two rows.
+    main_obj = float(c_m[~short] @ value[~short])
+    nz = np.nonzero((c_m != 0) & ~short)[0]
+    if len(nz):
+        h.addRow(main_obj - 1e-12 * max(1.0, abs(main_obj)), highspy.kHighsInf, len(nz), nz.astype(np.int32),
+                 c_m[nz].astype(float))
+    if short.any():
+        s_idx = np.nonzero(short)[0]
+        h.addRow(-highspy.kHighsInf, float(value[short].sum()), len(s_idx), s_idx.astype(np.int32),
+                 np.ones(len(s_idx)))
+    tie_v = np.concatenate([m.tie_cost, m.tie_cost[comp_x] + m.tie_cost[comp_a]])
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), tie_v[cols].astype(float))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return x
+    x2 = _model_plan(np.array(h.getSolution().col_value, dtype=float), to_model)
+    return _tie_broken_or_first(m, x, x2, rel_tol=1e-9, violation_floor=1e-9)
 
 
 def _kept_starts(keep: np.ndarray, indptr: np.ndarray) -> np.ndarray:
