@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.scenario import text_table
-from planner.store import _fsync_dir  # one home for the directory fsync of atomic writes
+from planner.disk import fsync_dir  # one home for the directory fsync of atomic writes
 
 DRAFTS_DIR = ".drafts"
 FORMAT = 1
@@ -86,7 +86,7 @@ def write_draft(root: Path, slug: str, draft_id: str, settings: dict, tables: di
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return info
 
 

@@ -38,14 +38,10 @@ from pathlib import Path
 
 from planner import i18n, schema
 from planner.csvio import FileReadError
+from planner.disk import UNLINK_WHILE_LOCKED, fsync_dir, try_lock, write_synced
 from planner.scenario import TOML_NAME, Scenario, parse_toml_text, scenario_files, settings_toml_bytes
 from planner.validate import Problem, load_checked
 
-try:  # the lock is the operating system's, released when its process dies (POSIX flock; msvcrt on Windows)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-    import msvcrt
 
 META_NAME = ".meta.json"
 PENDING_NAME = ".pending.json"
@@ -132,37 +128,6 @@ def files_stamp(folder: Path) -> str:
         h.update(name.encode())
         h.update(data)
     return h.hexdigest()[:16]
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _try_lock(fd: int) -> bool:
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:  # pragma: no cover - Windows
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        return True
-    except OSError:
-        return False
 
 
 def _now() -> str:
@@ -252,7 +217,7 @@ class ScenarioStore:
         deadline = time.monotonic() + timeout
         while True:
             fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-            if _try_lock(fd):
+            if try_lock(fd):
                 try:
                     if os.fstat(fd).st_ino == os.stat(path).st_ino:
                         break
@@ -270,7 +235,7 @@ class ScenarioStore:
                 self._settle(slug)
             yield
         finally:
-            if fcntl is not None:  # unlinked while still held (Windows cannot unlink an open file; it stays)
+            if UNLINK_WHILE_LOCKED:  # unlinked while still held (on Windows it stays)
                 path.unlink(missing_ok=True)
             os.close(fd)
 
@@ -296,7 +261,7 @@ class ScenarioStore:
                 finally:
                     shutil.rmtree(tmp, ignore_errors=True)
             pending.unlink()
-            _fsync_dir(vdir)
+            fsync_dir(vdir)
             return restored
         if not folder.exists() and self._latest_version_dir(slug) is not None:
             entry = self._trash_entry(slug)
@@ -437,7 +402,7 @@ class ScenarioStore:
                     target = vdir / f"v{version:04d}"
                     if target.exists():
                         shutil.rmtree(target)
-                    _write_synced(vdir / PENDING_NAME, json.dumps({"moved": target.name}).encode())
+                    write_synced(vdir / PENDING_NAME, json.dumps({"moved": target.name}).encode())
                     os.rename(folder, target)
                 try:
                     os.rename(staged, folder)
@@ -447,7 +412,7 @@ class ScenarioStore:
                     # another process's recover() put the previous version back meanwhile: nothing is lost,
                     # but this save did not happen
                     raise ConflictError.of("conflict_restored") from None
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
                 (vdir / PENDING_NAME).unlink(missing_ok=True)
         finally:
             if staged.exists():
@@ -471,7 +436,7 @@ class ScenarioStore:
                     raise StoreError.of("name_taken", name=name)
                 self._write_meta(staged, 1, note)
                 os.rename(staged, self._folder(slug))
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
         finally:
             if staged.exists():
                 shutil.rmtree(staged, ignore_errors=True)
@@ -594,8 +559,8 @@ class ScenarioStore:
         path = staging / uuid.uuid4().hex
         path.mkdir()
         for name, data in scenario_files(scn).items():
-            _write_synced(path / name, data)
-        _fsync_dir(path)
+            write_synced(path / name, data)
+        fsync_dir(path)
         return path
 
     def _carry_over(self, folder: Path, staged: Path, scn: Scenario) -> None:
@@ -613,7 +578,7 @@ class ScenarioStore:
             previous = (folder / TOML_NAME).read_bytes().decode("utf-8-sig")
         except (OSError, UnicodeDecodeError):
             return
-        _write_synced(staged / TOML_NAME, settings_toml_bytes(scn.settings, previous))
+        write_synced(staged / TOML_NAME, settings_toml_bytes(scn.settings, previous))
 
     def _write_meta(self, folder: Path, version: int, note: str) -> None:
         with open(folder / META_NAME, "w", encoding="utf-8") as fh:
