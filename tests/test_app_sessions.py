@@ -44,3 +44,25 @@ def test_sessions_reaching_the_same_content_share_one_solve():
     mine, theirs = (next(reversed(at.session_state["results"].values())) for at in (first, second))
     assert mine is theirs and number(metric(first, "kpi.surplus")) == number(metric(second, "kpi.surplus"))
     assert first.session_state["results"] is not second.session_state["results"]
+
+
+def test_the_scenario_sessions_share_is_never_changed_in_place():
+    # Sessions that open the same stored scenario share one object (planner.store keeps it; issue 17): a page that
+    # changed it in place would change every colleague's scenario. One session visits every page and edits; the next
+    # session still gets exactly the files' content.
+    from test_app import BASELINE
+
+    from planner import load_checked
+
+    fresh, _ = load_checked(BASELINE)
+    at = new_app()
+    for page in sorted(str(p.relative_to(BASELINE.parents[1])) for p in (BASELINE.parents[1] / "pages").glob("*.py")):
+        goto(at, page)
+    goto(at, "pages/2_editor.py")
+    lots = base_table(at, "lots")
+    edit_table(at, "lots", {0: {"area_mu": float(lots.loc[0, "area_mu"]) + 1.0}})
+    goto(at, "pages/3_pairings.py")
+    assert at.session_state["scn"].content_hash() != fresh.content_hash()  # the edit took, on a new object
+    other = new_app()
+    assert other.session_state["scn"] is at.session_state["scn_original"]  # shared
+    assert other.session_state["scn"].content_hash() == fresh.content_hash()

@@ -180,7 +180,9 @@ def set_working(scn: Scenario, *, folder: str | None = None, original: bool = Fa
     ss = st.session_state
     ss.scn = scn
     if original:
-        ss.scn_original = scn.copy()
+        # The same object, not a copy: scenarios are never changed in place, and a copy would be hashed again
+        # (~70 ms) by every new session asking whether anything is unsaved.
+        ss.scn_original = scn
         ss.scn_folder = folder
     # Checked once per scenario object: sessions that open the same stored scenario share it (planner.store).
     ss.scn_problems = list(memo_by_identity("problems", scn, validate_scenario))
