@@ -163,7 +163,7 @@ def _log_save(kind: str, info: ScenarioInfo, scn: Scenario, note: str) -> None:
 # misses). Every new session of the app opens the default scenario: reading and checking it is ~0.15 s of CPU, and 40
 # colleagues opening the app in the same second waited up to 20 s for their first page (issue 17). A scenario is
 # never changed in place, so one object serves every session.
-_OPENED_MAX = 8
+_OPENED_MAX = 16  # the app's compare page may hold several saved scenarios at once
 _OPENED: OrderedDict[tuple[str, str], tuple[Scenario, tuple[Problem, ...]]] = OrderedDict()
 _OPENED_LOCK = threading.Lock()
 

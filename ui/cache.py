@@ -166,12 +166,11 @@ def estimate_bytes(value, _depth: int = 0) -> int:
 
 
 # One store per kind. Entries x typical size (Jilin baseline): solves 0.16 MB, derived tables and charts
-# 0.01-0.12 MB, saved scenarios 0.08 MB. A solve of the 800 x 2,800 bench case carries a 2.2-million-row candidate
+# 0.01-0.12 MB. A solve of the 800 x 2,800 bench case carries a 2.2-million-row candidate
 # table (hundreds of MB): the byte bound keeps only as many as fit, and one larger than a store is never kept.
 SHARED_SOLVES = SharedStore("solves", max_entries=16, max_mb=448)
 SHARED_DERIVED = SharedStore("derived", max_entries=512, max_mb=192)  # allocations, ledger tables, charts
-SHARED_SCENARIOS = SharedStore("stored scenarios", max_entries=32, max_mb=64)
-SHARED = (SHARED_SOLVES, SHARED_DERIVED, SHARED_SCENARIOS)
+SHARED = (SHARED_SOLVES, SHARED_DERIVED)  # stored scenarios: planner.store keeps them
 
 
 def clear_shared() -> None:
@@ -450,26 +449,20 @@ def audit(scn: Scenario, result: SolveResult | None = None, **settings) -> dict:
 
 
 def stored_scenario(slug: str) -> tuple[Scenario | None, list[Problem]]:
-    """A saved scenario, read again only when its files changed (keyed by the store's version stamp), shared by
-    all sessions."""
-    store = state.store()
+    """A saved scenario, shared by all sessions: the store reads and checks it again only when its files changed
+    (planner.store keeps the scenarios it read, by the files' stamp)."""
     try:
-        stamp = store.info(slug).stamp
-    except StoreError as exc:
-        return None, [Problem(slug, None, "", "", exc.message_zh, exc.message_en)]
-    key = (str(state.scenarios_dir()), slug, stamp)
-    hit = SHARED_SCENARIOS.get(key)
-    if hit is not None:
-        return hit, []
-    scn, problems, stamp = store.open(slug)
-    if scn is not None:
-        SHARED_SCENARIOS.put((str(state.scenarios_dir()), slug, stamp), scn)
+        scn, problems, _ = state.store().open(slug)
+    except (OSError, StoreError) as exc:
+        zh = exc.message_zh if isinstance(exc, StoreError) else str(exc)
+        en = exc.message_en if isinstance(exc, StoreError) else str(exc)
+        return None, [Problem(slug, None, "", "", zh, en)]
     return scn, problems
 
 
 __all__ = ["SOLVES", "MODEL_SOLVES", "STORED", "SWEEPS", "ROBUST", "recall", "remember", "SolveEntry", "solve_key",
            "model_key", "cached_entry", "compute_entry", "get_entry", "allocation_entry", "stored_scenario",
-           "SharedStore", "SHARED_SOLVES", "SHARED_DERIVED", "SHARED_SCENARIOS", "clear_shared", "scenario_hash",
+           "SharedStore", "SHARED_SOLVES", "SHARED_DERIVED", "clear_shared", "scenario_hash",
            "frame_hash", "shared", "allocation", "rule_comparison", "ledger_table", "ledger_tables", "figure",
            "PreparedChart", "prepared", "audit", "estimate_bytes"]
 

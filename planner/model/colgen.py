@@ -16,7 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.model.matrix import LinearModel
-from planner.model.solvers import RawSolution, _highs_lp, _new_highs, _tie_broken_or_first
+from planner.model.solvers import (RawSolution, _highs_lp, _keep_optimum_minimise_distance, _new_highs,
+                                   _tie_broken_or_first)
 
 PRICED = ("x", "a")  # column kinds pricing brings in; every other column sits in the master from the start
 LINK = "adjust_link"
@@ -156,8 +157,10 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
     lo_v = np.concatenate([m.col_lo, np.zeros(len(comp_x))])
     hi_v = np.concatenate([m.col_hi, np.full(len(comp_x), np.inf)])
     priced = np.concatenate([np.isin(m.col_kind, PRICED), np.ones(len(comp_x), dtype=bool)])
-    owner = _column_owner(m) if per_owner else None  # only a per-buyer cap needs each column's buyer
-    owner = np.concatenate([owner, owner[comp_x]]) if per_owner else None
+    owner = None  # each column's buyer: only a per-buyer cap needs it
+    if per_owner:
+        owner = _column_owner(m)
+        owner = np.concatenate([owner, owner[comp_x]])
 
     def column_block(v):
         """Master columns for virtual columns v (sorted): CSC restricted to the master's rows."""
@@ -231,15 +234,12 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
                 rc_smooth *= smoothing
                 rc_smooth += (1.0 - smoothing) * rc
             rank = np.concatenate([rc_smooth, rc_smooth[comp_x] + rc_smooth[comp_a]]) if split else rc_smooth
-            rank = np.where(rc_v > tol, rank, -np.inf)  # improving columns only, ranked at the smoothed duals
-            candidates = _priced_in(rank, -np.inf, batch if not per_owner else 0)
-            if len(candidates) == 0:
-                break
+            rank, floor = np.where(rc_v > tol, rank, -np.inf), -np.inf  # improving columns, ranked when smoothed
         else:
-            rank = rc_v
-            candidates = _priced_in(rc_v, tol, batch if not per_owner else 0)
-            if len(candidates) == 0:
-                break
+            rank, floor = rc_v, tol
+        candidates = _priced_in(rank, floor, batch if not per_owner else 0)
+        if len(candidates) == 0:
+            break
         objective = float(h.getInfo().objective_function_value)
         stalled = stalled + 1 if objective <= best + 1e-12 * max(1.0, abs(best)) else 0
         best = max(best, objective)
@@ -312,22 +312,9 @@ def _nearer_in_master(h, m: LinearModel, to_model, c_v: np.ndarray, value: np.nd
     cols, n, comp_x, comp_a = to_model
     if time_left is not None:
         h.setOptionValue("time_limit", float(time_left))
-    kind = np.concatenate([m.col_kind, m.col_kind[comp_x]])[cols]
-    short = kind == "short"
-    c_m = c_v[cols]
-    # As in `_break_ties`: the objective no lower and the shortfall no higher, as two rows.
-    main_obj = float(c_m[~short] @ value[~short])
-    nz = np.nonzero((c_m != 0) & ~short)[0]
-    if len(nz):
-        h.addRow(main_obj - 1e-12 * max(1.0, abs(main_obj)), highspy.kHighsInf, len(nz), nz.astype(np.int32),
-                 c_m[nz].astype(float))
-    if short.any():
-        s_idx = np.nonzero(short)[0]
-        h.addRow(-highspy.kHighsInf, float(value[short].sum()), len(s_idx), s_idx.astype(np.int32),
-                 np.ones(len(s_idx)))
+    short = np.concatenate([m.col_kind, m.col_kind[comp_x]])[cols] == "short"
     tie_v = np.concatenate([m.tie_cost, m.tie_cost[comp_x] + m.tie_cost[comp_a]])
-    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-    h.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), tie_v[cols].astype(float))
+    _keep_optimum_minimise_distance(h, np.arange(len(cols)), c_v[cols], short, value, tie_v[cols])
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return x

@@ -158,27 +158,36 @@ def _break_ties(h, m: LinearModel, x: np.ndarray, objective: float, order: np.nd
             return x
         h.setOptionValue("time_limit", float(time_left))
 
-    # The optimum is kept as two rows, not one: the section-4 objective no lower and the total min_sale shortfall no
-    # higher. A single row over m.c mixes prices with the shortfall penalty (1e4 x larger), and HiGHS's tolerance on
-    # it, after scaling, let the plan lose most of a small objective or overrun a demand (found by fuzzing).
-    short = m.col_kind == "short"
-    main = ~short
-    main_obj = float(m.c[main] @ x[main])
-    nz = np.nonzero((m.c != 0) & main)[0]
-    if len(nz):
-        h.addRow(main_obj - 1e-12 * max(1.0, abs(main_obj)), highspy.kHighsInf, len(nz),
-                 order[nz].astype(np.int32), m.c[nz].astype(float))
-    if short.any():
-        s_idx = np.nonzero(short)[0]
-        h.addRow(-highspy.kHighsInf, float(x[short].sum()), len(s_idx), order[s_idx].astype(np.int32),
-                 np.ones(len(s_idx)))
-    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-    h.changeColsCost(m.n_cols, order.astype(np.int32), m.tie_cost.astype(float))
+    _keep_optimum_minimise_distance(h, order, m.c, m.col_kind == "short", x, m.tie_cost)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return x
     x2 = np.array(h.getSolution().col_value, dtype=float)[order]
     return _tie_broken_or_first(m, x, x2, rel_tol=1e-9, violation_floor=1e-9)
+
+
+def _keep_optimum_minimise_distance(h, where: np.ndarray, c: np.ndarray, short: np.ndarray, x: np.ndarray,
+                                    tie_cost: np.ndarray) -> None:
+    """Turn the solved model in `h` into the distance pass: its optimum kept as rows, Σ tie_cost·x minimised.
+    Entry j of the arrays is solver column `where[j]`.
+
+    The optimum is kept as two rows, not one: the section-4 objective no lower and the total min_sale shortfall no
+    higher. A single row over c mixes prices with the shortfall penalty (1e4 x larger), and HiGHS's tolerance on it,
+    after scaling, let the plan lose most of a small objective or overrun a demand (found by fuzzing)."""
+    import highspy
+
+    main = ~short
+    main_obj = float(c[main] @ x[main])
+    nz = np.nonzero((c != 0) & main)[0]
+    if len(nz):
+        h.addRow(main_obj - 1e-12 * max(1.0, abs(main_obj)), highspy.kHighsInf, len(nz),
+                 where[nz].astype(np.int32), c[nz].astype(float))
+    if short.any():
+        s_idx = np.nonzero(short)[0]
+        h.addRow(-highspy.kHighsInf, float(x[short].sum()), len(s_idx), where[s_idx].astype(np.int32),
+                 np.ones(len(s_idx)))
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    h.changeColsCost(len(where), where.astype(np.int32), tie_cost.astype(float))
 
 
 def _tie_broken_or_first(m: LinearModel, x: np.ndarray, x2: np.ndarray, rel_tol: float,
