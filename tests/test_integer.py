@@ -1,0 +1,85 @@
+"""planner.model.integer: the search for integer plans under a deadline (branch-and-bound beside a neighbourhood
+search), checked against the proven optimum of tests/test_model.hard_mip and the independent formulation."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from planner.model import integer, solve
+from planner.model.market import market
+from planner.model.matrix import build
+from planner.model.solvers import _worst_violation
+from tests.independent import objective_of, plan_from_pairings, printed_slack, solve_independent, violations
+from tests.test_model import HARD_MIP_OPTIMUM, hard_mip
+
+
+def test_a_deadline_plan_keeps_every_rule_and_its_bound_holds():
+    scn = hard_mip()
+    r = solve(scn, "highs", time_limit=3.0)
+    assert r.algorithm == "highs-mip"
+    assert r.status in ("time_limit", "optimal"), r.message
+    assert violations(scn, r.pairings) == []
+    x, a, _ = plan_from_pairings(r.pairings)
+    slack = printed_slack(scn, r.pairings)
+    assert r.objective == pytest.approx(objective_of(scn, x, a), rel=1e-6, abs=slack)
+    assert r.objective <= HARD_MIP_OPTIMUM * (1 + 1e-9) + slack
+    # the bound is a proven one: never below the true optimum, and the gap is measured against it
+    assert r.best_bound >= HARD_MIP_OPTIMUM * (1 - 1e-9)
+    assert r.mip_gap == pytest.approx(integer.gap(r.best_bound, r.objective), rel=0.01, abs=1e-6)  # printed plan
+    if r.status == "time_limit":
+        assert "limit" in r.message.lower()
+
+
+def test_a_small_model_is_proven_optimal_long_before_its_deadline():
+    scn = hard_mip(5, 10, 15)
+    t0 = time.perf_counter()
+    r = solve(scn, "highs", time_limit=60.0)
+    wall = time.perf_counter() - t0
+    assert r.status == "optimal" and r.mip_gap == 0.0, r.message
+    ref = solve_independent(scn)
+    assert r.objective == pytest.approx(ref.objective, rel=1e-6, abs=printed_slack(scn, r.pairings))
+    assert wall < 30, wall  # stopped when the plan met the bound, not at the deadline
+
+
+def _model_and_start(scn):
+    mk = market(scn)
+    m = build(mk)
+    raw, start, bound = integer.dive(mk, m, lambda: 10.0)
+    assert raw is None and start is not None, "the dive proved it: pick a harder case"
+    return m, start, bound
+
+
+def test_the_search_never_returns_worse_than_its_start_and_its_plan_is_integral_and_feasible():
+    m, start, bound = _model_and_start(hard_mip(3, 12, 20))
+    raw = integer.search(m, start, bound, 2.0)
+    assert raw.has_solution
+    assert raw.objective >= float(m.c @ start) - 1e-9 * abs(raw.objective)
+    z = raw.x[m.col_kind == "z"]
+    assert np.allclose(z, np.round(z), atol=1e-6)
+    assert _worst_violation(m, raw.x) < 1e-6
+    assert raw.best_bound <= bound + 1e-9 * abs(bound)  # HiGHS's bound is never weaker than the LP's
+    assert raw.best_bound >= raw.objective - 1e-6 * abs(raw.objective)
+
+
+def test_a_failing_branch_and_bound_leaves_the_searchs_plan_not_claimed_optimal(monkeypatch):
+    m, start, bound = _model_and_start(hard_mip(3, 12, 20))
+    made = []
+    real = integer._new_highs
+
+    def first_one_fails():
+        h = real()
+        if not made:  # the branch-and-bound's instance is made first
+            def broken():
+                raise RuntimeError("solver crashed")
+            h.run = broken
+        made.append(h)
+        return h
+
+    monkeypatch.setattr(integer, "_new_highs", first_one_fails)
+    raw = integer.search(m, start, bound, 2.0)
+    assert raw.has_solution and raw.status == "time_limit"
+    assert "solver crashed" in raw.message
+    assert raw.best_bound == pytest.approx(bound)  # only the LP's bound is proven
+    assert raw.objective >= float(m.c @ start) - 1e-9 * abs(raw.objective)
