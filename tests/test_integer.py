@@ -83,3 +83,13 @@ def test_a_failing_branch_and_bound_leaves_the_searchs_plan_not_claimed_optimal(
     assert "solver crashed" in raw.message
     assert raw.best_bound == pytest.approx(bound)  # only the LP's bound is proven
     assert raw.objective >= float(m.c @ start) - 1e-9 * abs(raw.objective)
+
+
+def test_a_start_that_breaks_a_row_is_never_returned_as_the_plan():
+    m, _, bound = _model_and_start(hard_mip(3, 12, 20))
+    broken = np.minimum(m.col_hi, 1e4).astype(float)  # every pair open at its largest: far over supply and demand
+    assert _worst_violation(m, broken) > 1e-3
+    raw = integer.search(m, broken, bound, 1.0)
+    if raw.has_solution:
+        assert _worst_violation(m, raw.x) < 1e-6
+        assert raw.objective < float(m.c @ broken)

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from planner.model.matrix import build
-from planner.model.solvers import RawSolution, _highs_lp, _new_highs, _solve_highs
+from planner.model.solvers import RawSolution, _highs_lp, _new_highs, _solve_highs, _worst_violation
 
 
 def gap(bound: float, objective: float) -> float:
@@ -270,8 +270,10 @@ def search(m, start: np.ndarray, lp_bound: float | None, seconds: float, mip_gap
     lp = _highs_lp(m, np.arange(m.n_cols))
     lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in m.integer]
     lock = threading.Lock()
-    shared = {"x": np.asarray(start, dtype=float), "objective": float(m.c @ start), "new": False,
-              "bound": math.inf if lp_bound is None else float(lp_bound), "done": False}
+    # a start that breaks a row (it should not: the dive's plans keep every rule) is no plan to fall back on
+    feasible = _worst_violation(m, np.asarray(start, dtype=float)) <= 1e-6
+    shared = {"x": np.asarray(start, dtype=float), "objective": float(m.c @ start) if feasible else -math.inf,
+              "new": False, "bound": math.inf if lp_bound is None else float(lp_bound), "done": False}
 
     def met(best: float, bound: float) -> bool:
         return best >= bound - max(1e-9, mip_gap) * max(1.0, abs(bound))
@@ -362,7 +364,7 @@ def _neighbourhoods(m, lp, shared: dict, lock, left, finished) -> None:
     while left() > 0 and not finished():
         rounds += 1
         with lock:
-            x, best = shared["x"].copy(), shared["objective"]
+            x = shared["x"].copy()
         is_open = np.round(x[z_cols]) > 0.5
         by_seller = rounds % 2 == 1
         own, other = (seller, buyer) if by_seller else (buyer, seller)
@@ -396,7 +398,8 @@ def _neighbourhoods(m, lp, shared: dict, lock, left, finished) -> None:
         found = np.array(small.getSolution().col_value, dtype=float)
         value = float(m.c @ found)
         with lock:
-            if value > shared["objective"] + 1e-9 * max(1.0, abs(shared["objective"])):
+            best = shared["objective"]
+            if not math.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
                 shared.update(x=found, objective=value, new=True)
 
 
@@ -414,6 +417,9 @@ def _search_result(m, whole, shared: dict, failure: list, mip_gap: float, second
     if not failure and math.isfinite(info.mip_dual_bound):
         bound = min(bound, float(info.mip_dual_bound))
     status = whole.getModelStatus()
+    if not math.isfinite(objective):
+        return RawSolution("time_limit", "Time limit reached without a plan", False, np.zeros(m.n_cols), None, 0.0,
+                           seconds)
     proven = (not failure and status == highspy.HighsModelStatus.kOptimal) or met(objective, bound)
     if proven:
         return RawSolution("optimal", "Optimal (branch-and-bound with a neighbourhood search)", True, x, None,
