@@ -171,3 +171,18 @@ def test_delta_figures_without_a_browser():
                                                          for c in ("added", "removed", "changed")]
         assert list(view[t("delta.col_after_mu", lang)]) == [60.0, 0.0, 80.0]
         assert results.changes_styled(pairings, lang).to_html()
+
+
+def test_an_integer_plan_under_a_time_limit_shows_its_gap():
+    """The baseline with a minimum transfer size and partner limits cannot be proven optimal in 3 s: the page runs
+    the search (its progress bar redrawn as it goes) and then says how far from the best possible the plan may be."""
+    at = open_pairings("en")
+    scn = at.session_state["scn"]
+    for key, value in (("min_lot_mu", 50), ("max_partners_per_seller", 3), ("max_partners_per_buyer", 2)):
+        scn = scn.with_param("rules", key, value)
+    at.session_state["scn"] = scn
+    at.session_state[widget_key("time_limit")] = 3.0
+    at.session_state["time_limit"] = 3.0
+    ok(at.run())
+    warnings = " ".join(w.value for w in at.warning)
+    assert "within" in warnings and "of the best possible plan" in warnings, warnings

@@ -93,3 +93,13 @@ def test_a_start_that_breaks_a_row_is_never_returned_as_the_plan():
     if raw.has_solution:
         assert _worst_violation(m, raw.x) < 1e-6
         assert raw.objective < float(m.c @ broken)
+
+
+def test_progress_is_reported_as_the_search_goes_and_the_gap_only_closes():
+    seen = []
+    r = solve(hard_mip(), "highs", time_limit=3.0, progress=lambda seconds, within: seen.append((seconds, within)))
+    assert len(seen) >= 3, seen  # about twice a second
+    gaps = [g for _, g in seen if g is not None]
+    assert gaps and all(later <= earlier + 1e-12 for earlier, later in zip(gaps, gaps[1:])), gaps
+    assert all(0 <= g < 1 for g in gaps)
+    assert r.mip_gap <= gaps[-1] + 1e-3  # the plan returned is at least as good as the last one reported

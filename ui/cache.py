@@ -295,9 +295,9 @@ def cached_entry(scn: Scenario) -> SolveEntry | None:
     return _store(SOLVES).get(solve_key(scn))
 
 
-def compute_entry(scn: Scenario, solver: str, time_limit: float | None) -> SolveEntry:
-    """Solve and explain (no Streamlit calls; raises only on a bug in the core)."""
-    return _explained(scn, solve(scn, solver=solver, time_limit=time_limit))
+def compute_entry(scn: Scenario, solver: str, time_limit: float | None, progress=None) -> SolveEntry:
+    """Solve and explain (no Streamlit calls but through `progress`; raises only on a bug in the core)."""
+    return _explained(scn, solve(scn, solver=solver, time_limit=time_limit, progress=progress))
 
 
 def get_entry(scn: Scenario, force: bool = False) -> SolveEntry | None:
@@ -319,15 +319,24 @@ def get_entry(scn: Scenario, force: bool = False) -> SolveEntry | None:
         st.write(tr("solve.step_build", sellers=len(scn.seller_codes()), buyers=len(scn.buyer_codes()),
                     solver=solver))
         t0 = time.perf_counter()
+        bar = st.empty()
+
+        def searching(_seconds: float, gap: float | None) -> None:  # an integer search under the time limit
+            spent = time.perf_counter() - t0
+            bar.progress(min(1.0, spent / limit) if limit else 0.0,
+                         text=tr("solve.searching", seconds=f"{spent:.0f}", limit=f"{limit:g}" if limit else "—",
+                                 gap="—" if gap is None else f"{100 * gap:.2f} %"))
+
         try:
             # another session solving the same scenario right now: wait for its result instead of solving twice
-            entry = SHARED_SOLVES.compute(key, lambda: compute_entry(scn, solver, limit),
+            entry = SHARED_SOLVES.compute(key, lambda: compute_entry(scn, solver, limit, searching),
                                           fresh_after=asked_at if force else None)
         except Exception as exc:  # noqa: BLE001 - shown as a message, never as a traceback
             status.update(label=tr("solve.crashed"), state="error", expanded=True)
             st.write(tr("solve.crashed_detail", error=str(exc)))
             return None
         seconds = time.perf_counter() - t0
+        bar.empty()
         res = entry.result
         st.write(tr("solve.step_done", status=tr(f"status.{res.status}"), seconds=f"{seconds:.2f}",
                     matched=fmt_mu(res.totals.get("quota_matched_mu", 0.0))))

@@ -67,12 +67,13 @@ def check_time_limit(time_limit) -> float | None:
 
 
 def solve(scn: Scenario, solver: str = "highs", time_limit: float | None = None,
-          algorithm: str = "auto", mip_gap: float = 0.0) -> SolveResult:
+          algorithm: str = "auto", mip_gap: float = 0.0, progress=None) -> SolveResult:
     """Build and solve; never raises for a valid scenario (solver failures are reported in the result).
 
     `time_limit` is one deadline for the whole solve (build, dive, search, tie-break). `mip_gap`: an integer plan
     within this relative gap of the bound is accepted (0: proven optimal, the default; batch analyses such as Monte
-    Carlo accept a small gap, and the result reports the gap it has)."""
+    Carlo accept a small gap, and the result reports the gap it has). `progress(seconds_spent, gap)`: called about
+    twice a second while an integer model is searched under a time limit (see `integer.search`)."""
     time_limit = check_time_limit(time_limit)
     if not known_solver(solver):
         raise ValueError(f"unknown solver {solver!r}; choose one of {SOLVERS} or a solver PuLP knows")
@@ -113,7 +114,7 @@ def solve(scn: Scenario, solver: str = "highs", time_limit: float | None = None,
                 if start is not None and left() is not None:
                     # With a deadline: branch-and-bound and a neighbourhood search side by side (integer.search),
                     # leaving a sliver of the time for the distance tie-break.
-                    raw = search(m, start, lp_bound, left() - min(1.0, 0.03 * left()), mip_gap)
+                    raw = search(m, start, lp_bound, left() - min(1.0, 0.03 * left()), mip_gap, progress)
                 else:
                     # No deadline: one deterministic path (the same inputs always give the same plan). Improve
                     # the dive's plan, so HiGHS starts from a good incumbent, then prove it.
