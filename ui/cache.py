@@ -323,9 +323,10 @@ def get_entry(scn: Scenario, force: bool = False) -> SolveEntry | None:
 
         def searching(_seconds: float, gap: float | None) -> None:  # an integer search under the time limit
             spent = time.perf_counter() - t0
-            bar.progress(min(1.0, spent / limit) if limit else 0.0,
-                         text=tr("solve.searching", seconds=f"{spent:.0f}", limit=f"{limit:g}" if limit else "—",
-                                 gap="—" if gap is None else f"{100 * gap:.2f} %"))
+            text = tr("solve.searching", seconds=f"{spent:.0f}", limit=f"{limit:g}" if limit else "—",
+                      gap="—" if gap is None else f"{100 * gap:.2f} %")
+            status.update(label=text)  # the label: seen while the box is folded
+            bar.progress(min(1.0, spent / limit) if limit else 0.0)
 
         try:
             # another session solving the same scenario right now: wait for its result instead of solving twice
