@@ -22,7 +22,8 @@ import time
 import numpy as np
 
 from planner.model.matrix import build
-from planner.model.solvers import RawSolution, _highs_lp, _new_highs, _solve_highs, _worst_violation
+from planner.model.solvers import (RawSolution, _highs_lp, _highs_model, _mip_options, _new_highs, _set_start,
+                                   _solve_highs, _worst_violation)
 
 
 def gap(bound: float, objective: float) -> float:
@@ -268,15 +269,12 @@ def search(m, start: np.ndarray, lp_bound: float | None, seconds: float, mip_gap
 
     `progress(seconds_spent, gap)`, when given, is called from the caller's thread about twice a second with the
     proven gap of the best plan so far (None before there is one), so a user waiting sees the search close in."""
-    import highspy
-
     t0 = time.perf_counter()
 
     def left() -> float:
         return seconds - (time.perf_counter() - t0)
 
-    lp = _highs_lp(m, np.arange(m.n_cols))
-    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in m.integer]
+    lp = _highs_model(m)
     lock = threading.Lock()
     # a start that breaks a row (it should not: the dive's plans keep every rule) is no plan to fall back on
     feasible = _worst_violation(m, np.asarray(start, dtype=float)) <= 1e-6
@@ -313,13 +311,9 @@ def search(m, start: np.ndarray, lp_bound: float | None, seconds: float, mip_gap
 
     whole = _new_highs()
     whole.passModel(lp)
-    whole.setOptionValue("mip_rel_gap", float(mip_gap))
-    whole.setOptionValue("mip_heuristic_effort", 0.3)  # see solvers._solve_highs
+    _mip_options(whole, mip_gap, time_limited=True)
     whole.setOptionValue("time_limit", max(left(), 1e-3))
-    first = highspy.HighsSolution()
-    first.col_value = shared["x"].tolist()
-    first.value_valid = True
-    whole.setSolution(first)
+    _set_start(whole, shared["x"])
     whole.cbMipInterrupt.subscribe(on_interrupt)
     whole.cbMipUserSolution.subscribe(on_user_solution)
     whole.cbMipImprovingSolution.subscribe(on_improving)
@@ -415,10 +409,7 @@ def _neighbourhoods(m, lp, shared: dict, lock, left, finished, report=lambda: No
                                np.where(free, z_hi, fixed))
         limit = max(1e-3, min(_SUB_SECONDS, left()))
         small.setOptionValue("time_limit", limit)
-        incumbent = highspy.HighsSolution()
-        incumbent.col_value = x.tolist()
-        incumbent.value_valid = True
-        small.setSolution(incumbent)
+        _set_start(small, x)
         t = time.perf_counter()
         small.run()
         took = time.perf_counter() - t

@@ -67,32 +67,17 @@ def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str, mip_g
     if time_limit is not None:
         h.setOptionValue("time_limit", max(float(time_limit), 1e-3))
     if m.is_mip:
-        # HiGHS stops at a 0.01 % gap by default and calls that optimal; with the min_sale penalty in the objective
-        # that gap hid ~10 % of the real objective. "optimal" must mean proven optimal (CBC's default does so).
-        h.setOptionValue("mip_rel_gap", float(mip_gap))
-        # Partner limits make plans with the same objective abound (a price is mostly floor + ceiling, whoever the
-        # partner): under a time limit the bound is found at the root, finding a plan that meets it is the work
-        # (measured on 15 x 60: 1.4 % gap after 15 s with effort 0.3, 8.4 % with the default 0.05). Without one,
-        # proof is the work, and HiGHS's default effort proves sooner (tests/test_model.hard_mip: 79 s vs 51 s;
-        # the baseline with 50/3/2 and the quality rule off: 19 s vs 11 s).
-        h.setOptionValue("mip_heuristic_effort", 0.3 if time_limit is not None else 0.05)
+        _mip_options(h, mip_gap, time_limited=time_limit is not None)
     if algorithm == "ipm" and not m.is_mip:
         h.setOptionValue("solver", "ipm")
     elif algorithm == "simplex":
         h.setOptionValue("solver", "simplex")
-    lp = _highs_lp(m, np.arange(m.n_cols))
-    if m.is_mip:
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                           for i in m.integer]
-    status = h.passModel(lp)
+    status = h.passModel(_highs_model(m))
     if status == highspy.HighsStatus.kError:
         return RawSolution("failed", "HiGHS rejected the model", False, np.zeros(m.n_cols), None, 0.0,
                            time.perf_counter() - t0)
     if m.is_mip and start is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = np.asarray(start, dtype=float).tolist()
-        sol.value_valid = True
-        h.setSolution(sol)
+        _set_start(h, start)
     h.run()
     ms = h.getModelStatus()
     if ms == highspy.HighsModelStatus.kNotset and not m.is_mip and algorithm != "ipm":
@@ -104,6 +89,40 @@ def _solve_highs(m: LinearModel, time_limit: float | None, algorithm: str, mip_g
         ms = h.getModelStatus()
     return _read_highs(h, m, t0, np.arange(m.n_cols), "",
                        time_left=None if time_limit is None else float(time_limit) - (time.perf_counter() - t0))
+
+
+def _mip_options(h, mip_gap: float, time_limited: bool) -> None:
+    """HiGHS's options for an integer model, whichever path passes it (whole, or beside the neighbourhood search)."""
+    # HiGHS stops at a 0.01 % gap by default and calls that optimal; with the min_sale penalty in the objective
+    # that gap hid ~10 % of the real objective. "optimal" must mean proven optimal (CBC's default does so).
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    # Partner limits make plans with the same objective abound (a price is mostly floor + ceiling, whoever the
+    # partner): under a time limit the bound is found at the root, finding a plan that meets it is the work
+    # (measured on 15 x 60: 1.4 % gap after 15 s with effort 0.3, 8.4 % with the default 0.05). Without one,
+    # proof is the work, and HiGHS's default effort proves sooner (tests/test_model.hard_mip: 79 s vs 51 s;
+    # the baseline with 50/3/2 and the quality rule off: 19 s vs 11 s).
+    h.setOptionValue("mip_heuristic_effort", 0.3 if time_limited else 0.05)
+
+
+def _highs_model(m: LinearModel):
+    """The whole model as a HighsLp, integer columns marked."""
+    import highspy
+
+    lp = _highs_lp(m, np.arange(m.n_cols))
+    if m.is_mip:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in m.integer]
+    return lp
+
+
+def _set_start(h, x: np.ndarray) -> None:
+    """A plan for HiGHS's next integer run to start from (ignored if it breaks a row)."""
+    import highspy
+
+    sol = highspy.HighsSolution()
+    sol.col_value = np.asarray(x, dtype=float).tolist()
+    sol.value_valid = True
+    h.setSolution(sol)
 
 
 def _read_highs(h, m: LinearModel, t0: float, order: np.ndarray, prefix: str, dual_sign: float = 1.0,
