@@ -47,9 +47,11 @@ def cmd_solve(args) -> int:
         except Exception as exc:  # noqa: BLE001 - a bad reference file is reported, not raised
             print(f"错误 ERROR: --near {args.near}: {exc}", file=sys.stderr)
             return EXIT_INVALID
-        result = solve_near(scn, reference, args.tolerance, solver=args.solver, time_limit=args.time_limit)
+        with _SolveProgress(args.lang, args.time_limit):
+            result = solve_near(scn, reference, args.tolerance, solver=args.solver, time_limit=args.time_limit)
     else:
-        result = solve(scn, solver=args.solver, time_limit=args.time_limit)
+        with _SolveProgress(args.lang, args.time_limit) as progress:
+            result = solve(scn, solver=args.solver, time_limit=args.time_limit, progress=progress)
     out = _make_out(args.out)
     if out is None:
         return EXIT_FAILED
@@ -199,6 +201,62 @@ def _progress_printer(label: str):
             print(f"{label} {done}/{total}", file=sys.stderr, flush=True)
 
     return report
+
+
+class _SolveProgress:
+    """What a long solve is doing, on stderr, so nobody wonders whether a national solve (a minute or more) hangs:
+    the seconds spent and, for an integer search under a time limit, how far the best plan may be from the best
+    possible. Silent for the first seconds (most solves end before); then one updating line on a terminal, otherwise
+    a line every 10 s (logs stay short)."""
+
+    QUIET_S = 3.0
+
+    def __init__(self, lang: str, limit: float | None, stream=None):
+        import threading
+
+        self.lang, self.limit, self.stream = lang, limit, stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.every_s = 1.0 if self.tty else 10.0
+        self.gap: float | None = None
+        self.stop = threading.Event()
+        self.printed = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __call__(self, _seconds: float, gap: float | None) -> None:  # solve(progress=...): the search's gap
+        self.gap = gap
+
+    def __enter__(self):
+        import time
+
+        self.t0 = time.perf_counter()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        if self.printed and self.tty:
+            print(file=self.stream, flush=True)
+
+    def line(self, seconds: float) -> str:
+        from planner.i18n import t
+
+        if self.gap is not None:
+            return t("solve.searching", self.lang, seconds=f"{seconds:.0f}",
+                     limit=f"{self.limit:g}" if self.limit else "—", gap=f"{100 * self.gap:.2f} %")
+        return t("solve.cli_running", self.lang, seconds=f"{seconds:.0f}")
+
+    def _run(self) -> None:
+        import time
+
+        if self.stop.wait(self.QUIET_S):
+            return
+        while True:
+            text = self.line(time.perf_counter() - self.t0)
+            print(f"\r{text}\x1b[K" if self.tty else text, end="" if self.tty else "\n", file=self.stream, flush=True)
+            self.printed = True
+            if self.stop.wait(self.every_s):
+                return
 
 
 def _checked_scenario(folder):

@@ -364,3 +364,45 @@ def test_the_report_carries_the_map_drawn_beside_and_leaves_no_temporary_file(ba
     plain = run("solve", BASELINE, "--out", tmp_path / "plain", "--no-map")
     assert plain.returncode == 0, plain.stderr
     assert not docx.Document(str(tmp_path / "plain" / "report.docx")).inline_shapes
+
+
+# --------------------------------------------------------------------------- progress of a long solve
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def _progress_output(tty: bool, gap, lang="en") -> str:
+    import time
+
+    stream = _Stream(tty)
+    progress = cli._SolveProgress(lang, 60.0, stream=stream)
+    progress.QUIET_S, progress.every_s = 0.0, 0.02
+    progress(1.0, gap)  # the search has reported before the first line is due
+    with progress:
+        time.sleep(0.2)
+    return stream.getvalue()
+
+
+def test_a_long_solve_says_what_it_is_doing_and_how_far_the_integer_search_is():
+    text = _progress_output(tty=False, gap=0.0123)
+    lines = text.splitlines()
+    assert len(lines) >= 2 and all(line.startswith("Searching for a better integer plan") for line in lines)
+    assert "within 1.23 %" in lines[-1] and "at most 60 s" in lines[-1]
+    assert "秒" in _progress_output(tty=False, gap=None, lang="zh")  # an LP (no gap): the seconds only, in Chinese
+    assert _progress_output(tty=False, gap=None).startswith("Solving… ")
+
+
+def test_progress_on_a_terminal_is_one_updating_line_that_ends_with_a_newline():
+    text = _progress_output(tty=True, gap=None)
+    assert text.startswith("\r") and text.endswith("\n") and text.count("\n") == 1 and text.count("\r") >= 2
+
+
+def test_a_quick_solve_prints_no_progress(baseline_highs):
+    proc, _ = baseline_highs
+    assert "正在求解" not in proc.stderr and "Solving" not in proc.stderr
