@@ -388,6 +388,28 @@ def test_csv_exports_have_bom_and_localised_headers(baseline):
     assert raw.startswith("seller_code,seller_name,buyer_code,buyer_name,year,quota_mu")
 
 
+def test_pairings_view_reads_years_deals_and_quality_as_the_workbook_does(baseline):
+    """Staff defend a pairing by its year, whether it is a signed deal and its quality check (article 4(二)): the
+    app's table carries them, headed as in the workbook."""
+    result = solve(baseline)
+    p = result.pairings
+    view = views.pairings_view(p, "zh", "aggregate")
+    for field in ("year", "deal", "reclaimed_grade", "occupied_grade", "quality_check"):
+        assert t(f"field.{field}", "zh") in view.columns
+    years = view[t("field.year", "zh")]
+    assert set(years) == {str(int(y)) for y in p["year"]} and not years.str.contains(",").any()
+    deals = view[t("field.deal", "zh")] == t("report.deal_yes", "zh")
+    assert deals.sum() == int(p["deal"].astype(bool).sum()) > 0
+    checks = view[t("field.quality_check", "zh")]
+    worse = (p["quality_check"] == "worse").to_numpy()
+    assert worse.any()  # the baseline balances some worse pairs within a using county (aggregate rule)
+    assert set(checks[worse]) <= {t("report.quality_short_balanced", "zh"), t("report.quality_short_worse", "zh")}
+    assert (checks[worse] == t("report.quality_short_balanced", "zh")).all()  # the model enforces the balance
+    assert (checks[~worse & (p["quality_check"] == "ok").to_numpy()] == t("report.quality_short_ok", "zh")).all()
+    plain = views.pairings_view(p, "en", "off")[t("field.quality_check", "en")]
+    assert (plain[worse] == t("report.quality_short_worse", "en")).all()
+
+
 def test_charts_build_offline(baseline):
     result = solve(baseline)
     for lang in ("zh", "en"):

@@ -179,7 +179,9 @@ def test_edit_solve_and_download_in_a_real_browser(server, tmp_path):
             data = target.read_bytes()
             assert data.startswith(b"\xef\xbb\xbf"), data[:20]
             lines = data.decode("utf-8-sig").splitlines()
-            assert lines[0].split(",")[:5] == ["产生县", "产生县代码", "使用县", "使用县代码", "流转指标（亩）"]
+            header = lines[0].split(",")
+            assert header[:6] == ["产生县", "产生县代码", "使用县", "使用县代码", "年度", "流转指标（亩）"]
+            assert {"协议状态", "质量核验"} <= set(header)  # a signed deal and article 4(二), as in the workbook
             assert len(lines) > 1
             assert not any(",220382," in line for line in lines[1:])  # 双辽市 has nothing left to sell
 

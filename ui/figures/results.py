@@ -9,11 +9,14 @@ import pandas as pd
 
 from planner.export import csv_bytes
 from planner import policy
-from planner.i18n import choice_label, fmt_mu, fmt_number, fmt_wan, t
+from planner.export.common import Facts, buyer_balance, grade, is_deal
+from planner.export.headers import header
+from planner.i18n import choice_label, fmt_mu, fmt_number, fmt_wan, has_key, t
 
 PLAN_ADJUSTMENT_ARTICLE = "第六条第二款、第十条（五）"
-PAIRING_VIEW_COLUMNS = ["seller_name", "seller_code", "buyer_name", "buyer_code", "quota_mu", "price_wan_per_mu",
-                        "amount_wan", "plan_adjustment_mu", "lo_price", "hi_price", "agreed", "note"]
+PAIRING_VIEW_COLUMNS = ["seller_name", "seller_code", "buyer_name", "buyer_code", "year", "quota_mu",
+                        "price_wan_per_mu", "amount_wan", "plan_adjustment_mu", "lo_price", "hi_price", "agreed",
+                        "deal", "reclaimed_grade", "occupied_grade", "quality_check", "note"]
 COUNTY_VIEW_COLUMNS = ["name", "code", "prefecture", "poverty_class", "role", "reason", "surplus_mu", "sold_mu",
                        "unsold_mu", "proceeds_wan", "demand_mu", "bought_mu", "unmet_mu", "paid_wan",
                        "plan_adjustment_mu"]
@@ -59,15 +62,33 @@ def plan_adjustment_note(mu: float, lang: str) -> str:
     return t("pairings.adjust_note", lang, mu=fmt_mu(mu), article=policy.cite(PLAN_ADJUSTMENT_ARTICLE, lang))
 
 
-def pairings_view(pairings: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The recommended pairings with localised headers; plan adjustments flagged with their article."""
+def pairings_view(pairings: pd.DataFrame, lang: str, quality_rule: str = "off") -> pd.DataFrame:
+    """The recommended pairings with localised headers, read as the workbook reads them: the year (a plan by year),
+    signed/filed deals, the two grades and the quality check of article 4(二) (`quality_rule` "aggregate": a worse
+    pair whose using county balances overall reads as such); plan adjustments flagged with their article."""
     df = pairings.copy()
+    records = df.to_dict("records")
+    facts = Facts({}, "", quality_rule, buyer_balance(pairings) if quality_rule == "aggregate" else None)
     df["note"] = [plan_adjustment_note(v, lang) for v in df.get("plan_adjustment_mu", pd.Series(dtype=float))]
     df["agreed"] = [t("common.yes", lang) if bool(v) else "" for v in df.get("agreed", pd.Series(dtype=bool))]
+    if "deal" in df:
+        df["deal"] = [t("report.deal_yes", lang) if is_deal(r) else "" for r in records]
+    for c in ("reclaimed_grade", "occupied_grade"):
+        if c in df:
+            df[c] = [grade(v) for v in df[c]]
+    if "quality_check" in df:
+        df["quality_check"] = [t(f"report.quality_short_{facts.quality(r)}", lang) for r in records]
+    if "year" in df:  # a year, not a quantity: no thousands separator
+        df["year"] = [grade(v) for v in df["year"]]
     for c in ("lo_price", "hi_price"):
         df[c] = df[c].astype(float).where(np.isfinite(df[c].astype(float)), np.nan)
     df = _rounded(df[[c for c in PAIRING_VIEW_COLUMNS if c in df.columns]])
-    return df.rename(columns={c: t(f"col.{c}", lang) for c in df.columns}).reset_index(drop=True)
+    return df.rename(columns={c: _header(c, lang) for c in df.columns}).reset_index(drop=True)
+
+
+def _header(column: str, lang: str) -> str:
+    """A result column's header: the app's own (`col.*`) or, for those it shares with the workbook, the workbook's."""
+    return t(f"col.{column}", lang) if has_key(f"col.{column}", lang) else header(column, lang)
 
 
 def _rounded(df: pd.DataFrame) -> pd.DataFrame:
@@ -81,12 +102,13 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def pairings_export(pairings: pd.DataFrame, lang: str, localized: bool = True, audit: dict | None = None) -> bytes:
+def pairings_export(pairings: pd.DataFrame, lang: str, localized: bool = True, audit: dict | None = None,
+                    quality_rule: str = "off") -> bytes:
     """Pairings CSV (UTF-8 BOM, formula-safe). localized=False: the command line's column names and values.
     `audit` (planner.audit.audit_record) adds trailing columns saying what produced the file."""
     if not localized:
         return csv_bytes(pairings, audit)
-    return csv_bytes(pairings_view(pairings, lang), audit, lang)
+    return csv_bytes(pairings_view(pairings, lang, quality_rule), audit, lang)
 
 
 # --------------------------------------------------------------------------- counties

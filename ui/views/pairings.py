@@ -159,14 +159,16 @@ def pairings_table(entry: SolveEntry) -> None:
     if result.pairings.empty:
         st.info(tr("pairings.none"))
         return
-    st.dataframe(figure(results.pairings_view, result.pairings, lang()), hide_index=True,
+    rule = str(state.working().param("rules", "quality_rule") or "off")
+    st.dataframe(figure(results.pairings_view, result.pairings, lang(), rule), hide_index=True,
                  column_config=table_columns())
     adjusted = result.pairings[result.pairings["plan_adjustment_mu"] > 1e-6]
     if not adjusted.empty:
         st.warning(tr("pairings.adjust_warning", n=len(adjusted), mu=fmt_mu(adjusted["plan_adjustment_mu"].sum()),
                       article=policy.cite(results.PLAN_ADJUSTMENT_ARTICLE, lang())), icon=":material/flag:")
     audit, lg = audit_for(state.working(), result), lang()  # the CSV is built when clicked, not on every run
-    widgets.download(st, "pairings.download", lambda: results.pairings_export(result.pairings, lg, audit=audit),
+    widgets.download(st, "pairings.download", lambda: results.pairings_export(result.pairings, lg, audit=audit,
+                                                                                   quality_rule=rule),
                      f"{state.file_stem()}_pairings.csv", "download_pairings")
 
 
