@@ -186,3 +186,26 @@ def test_an_integer_plan_under_a_time_limit_shows_its_gap():
     ok(at.run())
     warnings = " ".join(w.value for w in at.warning)
     assert "within" in warnings and "of the best possible plan" in warnings, warnings
+
+
+def test_the_table_filters_by_county_and_year_and_the_download_keeps_every_pairing():
+    at = open_pairings()
+    table_of = lambda: [d.value for d in at.dataframe if t("col.seller_code", "zh") in d.value.columns][0]  # noqa: E731
+    everything = table_of()
+    picker = [m for m in at.multiselect if m.label == t("pairings.filter_counties", "zh")][0]
+    ok(picker.set_value(["220622"]).run())  # 靖宇县
+    shown = table_of()
+    assert 0 < len(shown) < len(everything)
+    seller, buyer = t("col.seller_code", "zh"), t("col.buyer_code", "zh")
+    assert ((shown[seller].astype(str) == "220622") | (shown[buyer].astype(str) == "220622")).all()
+    assert any(t("pairings.filtered", "zh", shown=len(shown), total=len(everything)) == c.value for c in at.caption)
+    years = sorted(shown[t("field.year", "zh")].unique())
+    year_box = [s for s in at.selectbox if s.label == t("pairings.filter_year", "zh")][0]
+    ok(year_box.set_value(int(years[0])).run())
+    narrower = table_of()
+    assert (narrower[t("field.year", "zh")] == years[0]).all() and len(narrower) <= len(shown)
+    ok([m for m in at.multiselect if m.label == t("pairings.filter_counties", "zh")][0].set_value([]).run())
+    ok([s for s in at.selectbox if s.label == t("pairings.filter_year", "zh")][0].set_value("all").run())
+    assert len(table_of()) == len(everything)
+    assert not any(t("pairings.filtered", "zh", shown=len(shown), total=len(everything)) == c.value
+                   for c in at.caption)  # unfiltered: no "showing n of m" line

@@ -86,6 +86,17 @@ def pairings_view(pairings: pd.DataFrame, lang: str, quality_rule: str = "off") 
     return df.rename(columns={c: _header(c, lang) for c in df.columns}).reset_index(drop=True)
 
 
+def filter_pairings(pairings: pd.DataFrame, codes=(), year=None) -> pd.DataFrame:
+    """The pairings a county takes part in (as seller or buyer; any of `codes`, none: all) in `year` (None: all)."""
+    keep = pd.Series(True, index=pairings.index)
+    if codes:
+        wanted = {str(c) for c in codes}
+        keep &= pairings["seller_code"].astype(str).isin(wanted) | pairings["buyer_code"].astype(str).isin(wanted)
+    if year is not None and "year" in pairings:
+        keep &= pd.to_numeric(pairings["year"], errors="coerce") == int(year)
+    return pairings[keep]
+
+
 def _header(column: str, lang: str) -> str:
     """A result column's header: the app's own (`col.*`) or, for those it shares with the workbook, the workbook's."""
     return t(f"col.{column}", lang) if has_key(f"col.{column}", lang) else header(column, lang)
@@ -194,6 +205,6 @@ def changes_styled(pairings: pd.DataFrame, lang: str):
     return view.style.apply(colours, axis=1).format(formats, na_rep="—")
 
 
-__all__ = ["kpis", "pairings_view", "pairings_export", "county_view", "county_export", "shadow_view",
+__all__ = ["kpis", "pairings_view", "filter_pairings", "pairings_export", "county_view", "county_export", "shadow_view",
            "plan_adjustment_note", "number_formats", "PLAN_ADJUSTMENT_ARTICLE", "kpi_deltas", "changes_view",
            "changes_styled"]

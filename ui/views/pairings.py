@@ -160,8 +160,11 @@ def pairings_table(entry: SolveEntry) -> None:
         st.info(tr("pairings.none"))
         return
     rule = str(state.working().param("rules", "quality_rule") or "off")
-    st.dataframe(figure(results.pairings_view, result.pairings, lang(), rule), hide_index=True,
+    shown = pairings_filter(result.pairings)
+    st.dataframe(figure(results.pairings_view, shown, lang(), rule), hide_index=True,
                  column_config=table_columns())
+    if len(shown) < len(result.pairings):
+        st.caption(tr("pairings.filtered", shown=len(shown), total=len(result.pairings)))
     adjusted = result.pairings[result.pairings["plan_adjustment_mu"] > 1e-6]
     if not adjusted.empty:
         st.warning(tr("pairings.adjust_warning", n=len(adjusted), mu=fmt_mu(adjusted["plan_adjustment_mu"].sum()),
@@ -170,6 +173,28 @@ def pairings_table(entry: SolveEntry) -> None:
     widgets.download(st, "pairings.download", lambda: results.pairings_export(result.pairings, lg, audit=audit,
                                                                                    quality_rule=rule),
                      f"{state.file_stem()}_pairings.csv", "download_pairings")
+
+
+def pairings_filter(pairings: pd.DataFrame) -> pd.DataFrame:
+    """The table's county and year filters (kept across reruns); the download keeps the whole plan."""
+    names = dict(zip(pairings["seller_code"].astype(str), pairings["seller_name"]))
+    names.update(zip(pairings["buyer_code"].astype(str), pairings["buyer_name"]))
+    codes = sorted(names)
+    years = sorted({int(y) for y in pd.to_numeric(pairings["year"], errors="coerce").dropna()}) \
+        if "year" in pairings else []
+    cols = st.columns([3, 1]) if years else [st.container()]
+    picked = widgets.kept(cols[0].multiselect, "pairings_counties", [], label=tr("pairings.filter_counties"),
+                          options=codes, placeholder=tr("pairings.filter_counties_all"),
+                          help=tr("pairings.filter_counties_help"),
+                          format_func=widgets.labels_now(codes, lambda c: widgets.county_label(names, c)))
+    year = None
+    if years:
+        options = ["all", *years]
+        year = widgets.kept(cols[1].selectbox, "pairings_year", "all", label=tr("pairings.filter_year"),
+                            options=options,
+                            format_func=widgets.labels_now(options, lambda y: tr("pairings.filter_year_all")
+                                                           if y == "all" else str(y)))
+    return results.filter_pairings(pairings, picked, None if year in (None, "all") else year)
 
 
 def flow_tab(entry: SolveEntry) -> None:
