@@ -22,10 +22,11 @@ def main() -> None:
     lots = cache.shared(ledger.lot_ledger, scn, result)
     rec = cache.shared(ledger.county_reconciliation, scn, result)
     expiry = cache.shared(ledger.unsold_at_expiry, scn, result)
+    residue = cache.shared(ledger.unsold_at_expiry, scn, result, residue=True)
     if lots.empty:
         st.info(tr("qledger.no_lots"), icon=":material/info:")
-    view.headline(rec, expiry)
-    view.expiry_warnings(expiry)
+    view.headline(rec, expiry, residue)
+    view.expiry_warnings(expiry, residue)
     view.flow(rec)
     tabs = st.tabs([tr("qledger.tab_lots"), tr("qledger.tab_years"), tr("qledger.tab_deals"),
                     tr("qledger.tab_payments"), tr("qledger.tab_reconciliation")])

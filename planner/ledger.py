@@ -492,20 +492,40 @@ def timeline(scn, result) -> pd.DataFrame:
     return out[TIMELINE_COLUMNS]
 
 
-def unsold_at_expiry(scn, result) -> pd.DataFrame:
+# Planning choice: a county left with less than this unsold has the residue of stating the plan to 0.01 亩, not
+# quota to act on. Where each buyer's quality balance (article 4(二)) binds at a fraction, no 0.01 亩 grid plan may
+# sell a lot to the last hundredth (planner.model.rounding.fill_short_supply states all it can); national-size
+# plans left 0.01–0.04 亩 on such lots.
+ROUNDING_RESIDUE_MU = 0.05
+
+
+def unsold_at_expiry(scn, result, residue: bool = False) -> pd.DataFrame:
     """Per producing county: saleable quota still unsold at the end of the horizon, when the measures expire
-    (article 27) — quota the province must act on. Empty without a horizon or when everything sold."""
+    (article 27) — quota the province must act on. Empty without a horizon or when everything sold.
+    `residue`: instead, the counties left with less than ROUNDING_RESIDUE_MU (said apart, not warned about)."""
     hz = _horizon(scn, result)
     if hz is None:
         return pd.DataFrame(columns=EXPIRY_COLUMNS)
     rec = county_reconciliation(scn, result)
-    rec = rec[rec["unsold_saleable_mu"] > 0.005]
+    small = rec["unsold_saleable_mu"] < ROUNDING_RESIDUE_MU - 1e-9
+    rec = rec[(rec["unsold_saleable_mu"] > 0.005) & (small if residue else ~small)]
     out = pd.DataFrame({"county_code": rec["county_code"], "county_name": rec["county_name"], "end_year": hz[1],
                         "saleable_mu": rec["saleable_mu"], "sold_mu": rec["sold_mu"],
                         "unsold_mu": rec["unsold_saleable_mu"]}, columns=EXPIRY_COLUMNS)
     return out.sort_values("unsold_mu", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def residue_note(residue: pd.DataFrame, lang: str) -> str:
+    """The one line that names the counties left with a mere rounding residue at expiry ('' when none)."""
+    if residue.empty:
+        return ""
+    counties = t("ui.list_separator", lang).join(f"{r['county_name']} {fixed(r['unsold_mu'])} 亩"
+                                                  for r in residue.to_dict("records"))
+    return t("qledger.expiry_residue", lang, n=len(residue), counties=counties,
+             limit=f"{fixed(ROUNDING_RESIDUE_MU)} 亩")
+
+
 __all__ += ["LOT_LEDGER_COLUMNS", "RECONCILIATION_COLUMNS", "DEAL_LEDGER_COLUMNS", "TIMELINE_COLUMNS",
             "EXPIRY_COLUMNS", "PaymentLedger", "lot_ledger", "county_reconciliation", "deal_ledger", "filing_status",
-            "payment_ledger", "current_year", "timeline", "unsold_at_expiry"]
+            "payment_ledger", "current_year", "timeline", "unsold_at_expiry", "ROUNDING_RESIDUE_MU",
+            "residue_note"]

@@ -108,7 +108,11 @@ def test_random_lot_scenarios_reconcile(seed):
         led = ledger.lot_ledger(scn, result)
         unsold = led[led["saleable"]].groupby("county_code")["remaining_mu"].sum()
         unsold = unsold[unsold > 0.005]
-        assert dict(zip(expiry["county_code"], expiry["unsold_mu"])) == pytest.approx(unsold.to_dict())
+        residue = ledger.unsold_at_expiry(scn, result, residue=True)
+        both = pd.concat([expiry, residue])
+        assert dict(zip(both["county_code"], both["unsold_mu"])) == pytest.approx(unsold.to_dict())
+        assert (expiry["unsold_mu"] >= ledger.ROUNDING_RESIDUE_MU).all()
+        assert (residue["unsold_mu"] < ledger.ROUNDING_RESIDUE_MU).all()
 
 
 def test_without_lots_the_ledger_falls_back_to_county_supply():
@@ -239,6 +243,7 @@ def test_cli_writes_the_lot_ledger_and_the_workbook_sheet(tmp_path):
     wb = openpyxl.load_workbook(out / "workbook.xlsx", read_only=True)
     cells = [c for row in wb["指标台账"].iter_rows(values_only=True) for c in row if isinstance(c, str)]
     assert "一、指标批次" in cells and "已报市（州）和省自然资源部门备案" in cells and "已签订未备案" in cells
+    assert any("和龙市 0.01 亩" in c and "取整尾差" in c for c in cells)  # the rounding residue, said once
 
 
 def test_cli_without_lots_keeps_the_county_ledger(tmp_path):

@@ -88,7 +88,10 @@ def sheet_quota_ledger(wb, scn, result) -> None:
     expiry = core.unsold_at_expiry(scn, result)
     horizon = getattr(result, "horizon", None)
     if horizon is not None:
-        _block(sh, row, t("qledger.sheet_expiry", LANG, year=horizon[1]), expiry)
+        row = _block(sh, row, t("qledger.sheet_expiry", LANG, year=horizon[1]), expiry)
+        note = core.residue_note(core.unsold_at_expiry(scn, result, residue=True), LANG)
+        if note:
+            sh.put(row - 1, 1, note, italic=True, color=COLORS["note"])
     sh.ws.freeze_panes = "A2"
     sh.finish()
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from planner.model.market import TOL, eligible_seller, lot_net_mu, out_year, supply_counties, table
 from planner.model.matrix import LinearModel
+from planner.model.rounding import PRICE_DECIMALS, amount_wan, clean_mu, printable_plan
 from planner.model.solvers import RawSolution
 from planner.scenario import Scenario
 
@@ -49,87 +50,6 @@ class SolveResult:
 PAIRING_COLUMNS = ["seller_code", "seller_name", "buyer_code", "buyer_name", "quota_mu", "price_wan_per_mu",
                    "amount_wan", "plan_adjustment_mu", "lo_price", "hi_price", "agreed", "deal", "reclaimed_grade",
                    "occupied_grade", "quality_check"]
-
-
-MU_DECIMALS = 2  # 0.01 亩 (about 6.7 m²): the precision quota is stated in
-WAN_DECIMALS = 2  # 0.01 万元 = 100 元
-
-
-def clean_mu(values) -> np.ndarray:
-    """Quota as documents state it: 2 decimals, solver dust gone (1259.999992 is 1260), never −0."""
-    return np.round(np.asarray(values, dtype=float), MU_DECIMALS) + 0.0
-
-
-PRICE_DECIMALS = 6  # a price is printed as given or computed (lo + θ·(hi − lo)), to 1e-6 万元/亩
-
-
-def amount_wan(quota_mu, price_wan_per_mu) -> np.ndarray:
-    """Amount = quota x price exactly as both are printed (quota to 0.01 亩, price as computed), so anyone can
-    multiply the two columns and get this one; documents show it to 0.01 万元."""
-    price = np.round(np.asarray(price_wan_per_mu, dtype=float), PRICE_DECIMALS)
-    return np.round(np.asarray(quota_mu, dtype=float) * price, PRICE_DECIMALS + MU_DECIMALS) + 0.0
-
-
-def printable_plan(m: LinearModel, x: np.ndarray) -> np.ndarray:
-    """The plan rounded to 0.01 亩 without breaking a limit: nearest rounding, then where a rounded-up quota pushes a
-    row past its bound (14.285714 亩 at 35 万元/亩 would overspend a budget by 0.15 万元), that row's most
-    rounded-up quota gives back 0.01 亩 until it holds. Agreed deals are never touched."""
-    q = clean_mu(x)
-    kinds = m.col_kind
-    movable = ((kinds == "x") | (kinds == "a")) & (m.col_lo < m.col_hi)
-    cols = np.nonzero(movable & (q > 0))[0]
-    if not len(cols) or not m.n_rows:
-        return q
-    C = m.A.tocsc()
-    A = C[:, cols].tocsr()
-    upper = np.isfinite(m.row_hi)
-    step = 10.0 ** -MU_DECIMALS
-    act = C @ q  # kept up to date column by column below: a full product per step took 12 s at national size
-
-    def move(j: int, new: float) -> None:
-        lo, hi = C.indptr[j], C.indptr[j + 1]
-        act[C.indices[lo:hi]] += (new - q[j]) * C.data[lo:hi]
-        q[j] = new
-
-    for _ in range(10 * len(cols)):
-        over = np.nonzero(upper & (act > m.row_hi + 1e-9 * np.maximum(1.0, np.abs(m.row_hi))))[0]
-        if not len(over):
-            break
-        i = over[0]
-        start, end = A.indptr[i], A.indptr[i + 1]
-        local, coef = A.indices[start:end], A.data[start:end]
-        cand = cols[local[(coef > 0)]]
-        cand = cand[q[cand] >= step]
-        if not len(cand):
-            break
-        j = cand[np.argmax(q[cand] - x[cand])]
-        move(j, round(q[j] - step, MU_DECIMALS))
-    # Giving back 0.01 亩 to one buyer leaves the seller 0.01 亩 short of what it really sells: hand it to another of
-    # its flows that was rounded down, where every limit of that flow still holds.
-    act = C @ q  # afresh: the checks below compare it with the bounds to 1e-9
-    for i in np.nonzero(m.row_kind == "supply")[0]:
-        start, end = A.indptr[i], A.indptr[i + 1]
-        members = cols[A.indices[start:end]]
-        target = round(float(x[members].sum()), MU_DECIMALS)
-        for j in members[np.argsort(q[members] - x[members])]:
-            if float(q[members].sum()) >= target - 1e-9:
-                break
-            if q[j] >= x[j]:
-                continue
-            rows_j, coef_j = C.indices[C.indptr[j]:C.indptr[j + 1]], C.data[C.indptr[j]:C.indptr[j + 1]]
-            after = act[rows_j] + step * coef_j
-            hi = m.row_hi[rows_j]
-            if np.all(~np.isfinite(hi) | (after <= hi + 1e-9 * np.maximum(1.0, np.abs(hi)))):
-                q[j] = round(q[j] + step, MU_DECIMALS)
-                act[rows_j] = after
-    # A signed deal is stated exactly: its flows add up to the agreed quota after rounding.
-    for i in np.nonzero(m.row_kind == "deal")[0]:
-        start, end = A.indptr[i], A.indptr[i + 1]
-        members = cols[A.indices[start:end]]
-        if len(members):
-            j = members[np.argmax(q[members])]
-            q[j] = round(q[j] + m.row_hi[i] - float(q[members].sum()), MU_DECIMALS)
-    return q
 
 
 def quality_check(reclaimed_grade, occupied_grade) -> np.ndarray:

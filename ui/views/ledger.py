@@ -42,23 +42,27 @@ def table(df: pd.DataFrame, view: pd.DataFrame, key: str, height: int | None = N
     st.dataframe(view, hide_index=True, column_config=cfg, key=key, **kwargs)
 
 
-def headline(rec: pd.DataFrame, expiry: pd.DataFrame) -> None:
+def headline(rec: pd.DataFrame, expiry: pd.DataFrame, residue: pd.DataFrame) -> None:
+    unsold = sum(float(t["unsold_mu"].sum()) for t in (expiry, residue) if len(t))
     figures = [("qledger.kpi.produced", rec["produced_mu"].sum()), ("qledger.kpi.net", rec["net_mu"].sum()),
                ("qledger.kpi.saleable", rec["saleable_mu"].sum()), ("qledger.kpi.sold", rec["sold_mu"].sum()),
-               ("qledger.kpi.unsold", expiry["unsold_mu"].sum() if len(expiry) else 0.0)]
+               ("qledger.kpi.unsold", unsold)]
     for box, (key, value) in zip(st.columns(len(figures)), figures):
         box.metric(tr(key), fmt_number(value, 0 if abs(float(value)) >= 1000 else 1), help=tr(f"{key}_help"))
 
 
-def expiry_warnings(expiry: pd.DataFrame) -> None:
-    """One warning per county with saleable quota still unsold when the measures expire (article 27)."""
-    if expiry.empty:
+def expiry_warnings(expiry: pd.DataFrame, residue: pd.DataFrame) -> None:
+    """One warning per county with saleable quota still unsold when the measures expire (article 27); the counties
+    left with a mere rounding residue in one line under them."""
+    if expiry.empty and residue.empty:
         return
     st.subheader(tr("qledger.expiry_title"))
     for r in expiry.to_dict("records"):
         st.warning(tr("qledger.expiry_warning", county=r["county_name"], code=r["county_code"],
                       unsold=mu(r["unsold_mu"]), saleable=mu(r["saleable_mu"]), year=int(r["end_year"])),
                    icon=":material/hourglass_bottom:")
+    if len(residue):
+        st.caption(core.residue_note(residue, lang()))
 
 
 def flow(rec: pd.DataFrame) -> None:
