@@ -95,7 +95,10 @@ USED_UP_KINDS = ("demand", "budget", "construction", "cultivated")  # a buyer's 
 # What stating the last 0.01 亩 may cost. Measured at national size with lots (235 lots short, 3,168 flows around
 # them): HiGHS states 75 of them in 5 s and no more in 20 s, and nothing in 2 s; on the baseline (36 flows) it
 # proves in milliseconds. Beyond MAX_FLOWS the step is skipped: the ledger calls what is left a rounding residue.
-TIME_LIMIT_S = 1.0
+# The search stops after NODE_LIMIT branch-and-bound nodes, so the same plan always prints the same (a time limit
+# alone would depend on the machine); TIME_LIMIT_S is only a guard.
+NODE_LIMIT = 200
+TIME_LIMIT_S = 2.0
 MAX_FLOWS = 1_000
 
 
@@ -107,7 +110,7 @@ def fill_short_supply(m: LinearModel, x: np.ndarray, q: np.ndarray, C: sp.csc_ma
     concerned, of their buyers, and so on for HOPS steps, by a step or two (at most 0.02 亩 from the solver's
     value), so that every limit holds as printed and as much as possible of each lot's (rounded) sale is stated.
     Where quality balances bind at fractions, no plan on the 0.01 亩 grid may sell the last hundredth; where the
-    neighbourhood is too large (MAX_FLOWS) or the search finds nothing within TIME_LIMIT_S, the plan stays as the
+    neighbourhood is too large (MAX_FLOWS) or the search finds nothing within NODE_LIMIT, the plan stays as the
     greedy steps left it (planner.ledger.ROUNDING_RESIDUE_MU says what remains apart from quota to act on)."""
     step = 10.0 ** -MU_DECIMALS
     supply = m.row_kind == "supply"
@@ -171,7 +174,7 @@ def fill_short_supply(m: LinearModel, x: np.ndarray, q: np.ndarray, C: sp.csc_ma
     bounds = Bounds(np.zeros(2 * k), np.concatenate([can_up, can_down]))
     try:
         res = milp(cost, constraints=LinearConstraint(A, lo, hi), integrality=np.ones(2 * k), bounds=bounds,
-                   options={"time_limit": TIME_LIMIT_S, "disp": False})
+                   options={"node_limit": NODE_LIMIT, "time_limit": TIME_LIMIT_S, "disp": False})
     except ValueError:
         return q
     if res.x is None or res.fun is None or res.fun >= 0:
