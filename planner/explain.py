@@ -17,6 +17,7 @@ import pandas as pd
 from planner import i18n, schema
 from planner.model import SolveResult
 from planner.model.results import is_binding
+from planner.model.rounding import rounding_residue_mu
 from planner.scenario import Scenario
 
 MU_TOL = 0.01  # 亩: quota is stated to 0.01 亩; less left than that is nothing left
@@ -137,7 +138,7 @@ class _Limits:
     def rounding_left(self, code: str, kind: str, left: float) -> bool:
         """The model used the limit up (its `kind` row binds) and what the plan leaves is only the rounding of the
         county's flows to 0.01 亩 (rounding them up would break another limit)."""
-        return kind in self.rows.get(code, ()) and _used_up(left, MU_TOL * (1 + self.flows.get(code, 0)))
+        return kind in self.rows.get(code, ()) and _used_up(left, rounding_residue_mu(self.flows.get(code, 0)))
 
     def lot_too_small(self, left: float, partners, other_left: dict, trading) -> bool:
         """With a minimum lot, no open partner could start a new pairing: what is left on one side or the other is

@@ -11,7 +11,7 @@ from planner import load_checked, solve
 from planner.model.market import market
 from planner.model.matrix import build
 from planner.model import rounding
-from planner.model.rounding import fill_short_supply, printable_plan
+from planner.model.rounding import fill_short_supply, printable_plan, rounding_residue_mu
 from planner.model.solvers import _solve_highs
 from planner.scenario import Scenario
 from tests.independent import violations
@@ -65,3 +65,17 @@ def test_nothing_short_leaves_the_plan_as_it_is(baseline):
     q = np.zeros(m.n_cols)
     assert fill_short_supply(m, q, q.copy(), m.A.tocsc(), np.zeros(m.n_cols, dtype=bool)) is not None
     assert not fill_short_supply(m, q, q.copy(), m.A.tocsc(), np.zeros(m.n_cols, dtype=bool)).any()
+
+
+def test_the_ledger_and_the_reasons_read_a_rounding_residue_alike(baseline):
+    """One measure (rounding_residue_mu): 和龙市's 0.01 亩 is a residue on the ledger and in its reason."""
+    from planner import ledger
+    from planner.explain import county_report
+
+    assert rounding_residue_mu(0) == 0.01 and rounding_residue_mu(4) == pytest.approx(0.05)
+    result = solve(baseline)
+    residue = ledger.unsold_at_expiry(baseline, result, residue=True)
+    assert residue["county_code"].tolist() == ["222406"]
+    report = county_report(baseline, result).set_index("code")
+    assert report.loc["222406", "reason_code"] == "rounding_left"
+    assert "222406" not in set(ledger.unsold_at_expiry(baseline, result)["county_code"])

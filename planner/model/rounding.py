@@ -17,6 +17,13 @@ def clean_mu(values) -> np.ndarray:
     return np.round(np.asarray(values, dtype=float), MU_DECIMALS) + 0.0
 
 
+def rounding_residue_mu(flows: int) -> float:
+    """What stating a county's flows to 0.01 亩 can leave of a limit the solver uses up: less than 0.01 亩 for each
+    of its pairing rows, and one more. The one measure of a rounding residue, for the reasons (planner.explain) and
+    the quota ledger's unsold-at-expiry lines (planner.ledger) alike."""
+    return 10.0 ** -MU_DECIMALS * (1 + int(flows))
+
+
 PRICE_DECIMALS = 6  # a price is printed as given or computed (lo + θ·(hi − lo)), to 1e-6 万元/亩
 
 
@@ -111,7 +118,7 @@ def fill_short_supply(m: LinearModel, x: np.ndarray, q: np.ndarray, C: sp.csc_ma
     value), so that every limit holds as printed and as much as possible of each lot's (rounded) sale is stated.
     Where quality balances bind at fractions, no plan on the 0.01 亩 grid may sell the last hundredth; where the
     neighbourhood is too large (MAX_FLOWS) or the search finds nothing within NODE_LIMIT, the plan stays as the
-    greedy steps left it (planner.ledger.ROUNDING_RESIDUE_MU says what remains apart from quota to act on)."""
+    greedy steps left it (what remains is a rounding residue: `rounding_residue_mu`)."""
     step = 10.0 ** -MU_DECIMALS
     supply = m.row_kind == "supply"
     if not supply.any():
