@@ -199,6 +199,10 @@ def test_the_table_filters_by_county_and_year_and_the_download_keeps_every_pairi
     seller, buyer = t("col.seller_code", "zh"), t("col.buyer_code", "zh")
     assert ((shown[seller].astype(str) == "220622") | (shown[buyer].astype(str) == "220622")).all()
     assert any(t("pairings.filtered", "zh", shown=len(shown), total=len(everything)) == c.value for c in at.caption)
+    # a filtered row reads as in the whole plan: its using county's quality balance is the whole plan's
+    key = [t("col.seller_code", "zh"), t("col.buyer_code", "zh"), t("field.year", "zh")]
+    assert shown.merge(everything, on=key, suffixes=("", "_all")).pipe(
+        lambda j: (j[t("field.quality_check", "zh")] == j[t("field.quality_check", "zh") + "_all"]).all())
     years = sorted(shown[t("field.year", "zh")].unique())
     year_box = [s for s in at.selectbox if s.label == t("pairings.filter_year", "zh")][0]
     ok(year_box.set_value(int(years[0])).run())

@@ -59,6 +59,11 @@ def quality_of(row: dict) -> str:
     return "worse" if g_s > g_b else "ok"
 
 
+def quality_rule(scn) -> str:
+    """The scenario's reading of article 4(二): aggregate | pair | off."""
+    return str(scn.param("rules", "quality_rule") or "off")
+
+
 @dataclass
 class Facts:
     """What every agreement of one scenario reads, computed once per export (the content hash alone costs a
@@ -71,7 +76,7 @@ class Facts:
 
     @classmethod
     def of(cls, scn, pairings=None) -> Facts:
-        return cls(county_info(scn), scn.content_hash(), str(scn.param("rules", "quality_rule") or "off"),
+        return cls(county_info(scn), scn.content_hash(), quality_rule(scn),
                    buyer_balance(pairings) if pairings is not None else None)
 
     def quality(self, row: dict) -> str:
@@ -133,6 +138,6 @@ def total_price(quota: float, amount: float):
     return amount / quota if quota > TOL else None
 
 
-__all__ = ["TOL", "uses_plan_adjustment", "grade", "county_info", "pairing_row", "Facts", "now", "document_date",
-           "BEIJING", "total_price", "is_deal", "quality_of",
+__all__ = ["TOL", "uses_plan_adjustment", "grade", "county_info", "pairing_row", "Facts", "quality_rule", "now",
+           "document_date", "BEIJING", "total_price", "is_deal", "quality_of",
            "blank", "display_names", "fixed", "number", "text"]

@@ -86,15 +86,18 @@ def pairings_view(pairings: pd.DataFrame, lang: str, quality_rule: str = "off") 
     return df.rename(columns={c: _header(c, lang) for c in df.columns}).reset_index(drop=True)
 
 
-def filter_pairings(pairings: pd.DataFrame, codes=(), year=None) -> pd.DataFrame:
-    """The pairings a county takes part in (as seller or buyer; any of `codes`, none: all) in `year` (None: all)."""
-    keep = pd.Series(True, index=pairings.index)
+def pairings_shown(pairings: pd.DataFrame, codes=(), year=None) -> np.ndarray:
+    """Which rows of the plan a filter shows: those a county takes part in (as seller or buyer; any of `codes`, none:
+    all) in `year` (None: all). A mask over the whole plan's rows, so its view is read from the whole plan (a using
+    county's quality balance is the whole plan's, not the filtered rows')."""
+    keep = np.ones(len(pairings), dtype=bool)
     if codes:
         wanted = {str(c) for c in codes}
-        keep &= pairings["seller_code"].astype(str).isin(wanted) | pairings["buyer_code"].astype(str).isin(wanted)
+        keep &= (pairings["seller_code"].astype(str).isin(wanted) |
+                 pairings["buyer_code"].astype(str).isin(wanted)).to_numpy()
     if year is not None and "year" in pairings:
-        keep &= pd.to_numeric(pairings["year"], errors="coerce") == int(year)
-    return pairings[keep]
+        keep &= (pd.to_numeric(pairings["year"], errors="coerce") == int(year)).to_numpy()
+    return keep
 
 
 def _header(column: str, lang: str) -> str:
@@ -205,6 +208,6 @@ def changes_styled(pairings: pd.DataFrame, lang: str):
     return view.style.apply(colours, axis=1).format(formats, na_rep="—")
 
 
-__all__ = ["kpis", "pairings_view", "filter_pairings", "pairings_export", "county_view", "county_export", "shadow_view",
+__all__ = ["kpis", "pairings_view", "pairings_shown", "pairings_export", "county_view", "county_export", "shadow_view",
            "plan_adjustment_note", "number_formats", "PLAN_ADJUSTMENT_ARTICLE", "kpi_deltas", "changes_view",
            "changes_styled"]

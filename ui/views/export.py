@@ -12,6 +12,7 @@ from functools import partial
 import streamlit as st
 
 from planner import export, uploads
+from planner.export.common import quality_rule
 from planner.i18n import fmt_mu
 from planner.scenario import scenario_files
 from ui import state, widgets
@@ -39,8 +40,7 @@ def result_files(scn, entry: SolveEntry | None, localized: bool, audit: dict | N
     pairings = counties = ledger = b""
     if solved:  # each CSV is built when its button is clicked, not on every page run
         result = entry.result
-        pairings = partial(results.pairings_export, result.pairings, lg, localized, audit,
-                           str(scn.param("rules", "quality_rule") or "off"))
+        pairings = partial(results.pairings_export, result.pairings, lg, localized, audit, quality_rule(scn))
         counties = partial(results.county_export, entry.report, lg, localized, audit)
         ledger = partial(_ledger_csv, scn, result, lg, localized, audit)
     cols = st.columns(3)
@@ -123,6 +123,6 @@ def scenario_zip(scn) -> None:
 
 def preview(entry: SolveEntry) -> None:
     with st.expander(tr("export.preview")):
-        rule = str(state.working().param("rules", "quality_rule") or "off")
-        st.dataframe(figure(results.pairings_view, entry.result.pairings, lang(), rule), hide_index=True)
+        st.dataframe(figure(results.pairings_view, entry.result.pairings, lang(), quality_rule(state.working())),
+                     hide_index=True)
         st.dataframe(figure(results.county_view, entry.report, lang()), hide_index=True)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from planner import policy
 from planner.compare import plan_delta
+from planner.export.common import quality_rule
 from planner.model import SolveResult
 from planner.i18n import choice_label, fmt_mu, fmt_number, t
 from ui import cache, library, state, widgets
@@ -159,12 +160,12 @@ def pairings_table(entry: SolveEntry) -> None:
     if result.pairings.empty:
         st.info(tr("pairings.none"))
         return
-    rule = str(state.working().param("rules", "quality_rule") or "off")
+    rule = quality_rule(state.working())
     shown = pairings_filter(result.pairings)
-    st.dataframe(figure(results.pairings_view, shown, lang(), rule), hide_index=True,
-                 column_config=table_columns())
-    if len(shown) < len(result.pairings):
-        st.caption(tr("pairings.filtered", shown=len(shown), total=len(result.pairings)))
+    view = figure(results.pairings_view, result.pairings, lang(), rule)
+    st.dataframe(view[shown].reset_index(drop=True), hide_index=True, column_config=table_columns())
+    if not shown.all():
+        st.caption(tr("pairings.filtered", shown=int(shown.sum()), total=len(result.pairings)))
     adjusted = result.pairings[result.pairings["plan_adjustment_mu"] > 1e-6]
     if not adjusted.empty:
         st.warning(tr("pairings.adjust_warning", n=len(adjusted), mu=fmt_mu(adjusted["plan_adjustment_mu"].sum()),
@@ -175,8 +176,9 @@ def pairings_table(entry: SolveEntry) -> None:
                      f"{state.file_stem()}_pairings.csv", "download_pairings")
 
 
-def pairings_filter(pairings: pd.DataFrame) -> pd.DataFrame:
-    """The table's county and year filters (kept across reruns); the download keeps the whole plan."""
+def pairings_filter(pairings: pd.DataFrame):
+    """The table's county and year filters (kept across reruns): which rows the table shows (the download keeps the
+    whole plan)."""
     names = dict(zip(pairings["seller_code"].astype(str), pairings["seller_name"]))
     names.update(zip(pairings["buyer_code"].astype(str), pairings["buyer_name"]))
     codes = sorted(names)
@@ -194,7 +196,7 @@ def pairings_filter(pairings: pd.DataFrame) -> pd.DataFrame:
                             options=options,
                             format_func=widgets.labels_now(options, lambda y: tr("pairings.filter_year_all")
                                                            if y == "all" else str(y)))
-    return results.filter_pairings(pairings, picked, None if year in (None, "all") else year)
+    return results.pairings_shown(pairings, picked, None if year in (None, "all") else year)
 
 
 def flow_tab(entry: SolveEntry) -> None:
