@@ -60,7 +60,7 @@ def quality_of(row: dict) -> str:
 
 
 def quality_rule(scn) -> str:
-    """The scenario's reading of article 4(二): aggregate | pair | off."""
+    """How the scenario checks the farmland balance in quantity and quality of article 4(二): aggregate | pair | off."""
     return str(scn.param("rules", "quality_rule") or "off")
 
 
