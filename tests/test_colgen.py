@@ -180,3 +180,19 @@ def test_colgen_pairs_nearer_counties_among_equally_good_plans(province_model, m
     assert km @ near.x >= km @ full.x * (1 - 1e-9)
     activity = m.A @ near.x
     assert np.all(activity <= m.row_hi + 1e-6) and np.all(activity >= m.row_lo - 1e-6)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.8])
+def test_pricing_in_threads_gives_the_same_plan_as_one_thread(every_rule_model, monkeypatch, smoothing):
+    """Column blocks priced by threads (national size) find the same columns, round by round, as one block."""
+    from planner.model import pricing
+
+    one = _solve_highs_colgen(every_rule_model, None, 1, 30, 1, smoothing=smoothing)
+    monkeypatch.setattr(pricing, "MIN_BLOCK", 50)
+    monkeypatch.setattr(pricing, "MAX_WORKERS", 3)
+    monkeypatch.setattr(pricing.os, "cpu_count", lambda: 3)
+    assert len(pricing.BlockPricing(every_rule_model.A.tocsc().T, every_rule_model.c).blocks) == 3
+    many = _solve_highs_colgen(every_rule_model, None, 1, 30, 1, smoothing=smoothing)
+    assert many.message == one.message  # the same rounds and final master
+    assert np.array_equal(many.x, one.x)
+    assert np.array_equal(many.row_dual, one.row_dual)

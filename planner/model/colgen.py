@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from planner.model.matrix import LinearModel
+from planner.model.pricing import BlockPricing
 from planner.model.solvers import (RawSolution, _highs_lp, _keep_optimum_minimise_distance, _new_highs,
                                    _tie_broken_or_first)
 
@@ -85,25 +86,31 @@ def _select(rc: np.ndarray, candidates: np.ndarray, owner: np.ndarray, batch: in
     return np.sort(candidates)
 
 
-def _priced_in(rc: np.ndarray, tol: float, batch: int) -> np.ndarray:
+def _priced_in(rc: np.ndarray, tol: float, batch: int, positions=None) -> np.ndarray:
     """The columns worth a look this round: all with reduced cost above `tol`, or, when there are millions, only the
     best few times `batch` of them (`_select` then takes the batch; `batch` 0: all of them).
 
     Early rounds find most of the 4 million flows attractive: listing them all and partitioning them was a third of
     the time outside the master. A threshold read off a sample keeps ~4 x `batch` of the best instead (the exact
-    top `batch` is then picked from those); when the sample misleads, the full list is taken."""
+    top `batch` is then picked from those); when the sample misleads, the full list is taken. `positions(values,
+    threshold, inclusive)`: where values exceed the threshold (`BlockPricing.positions` runs it in threads)."""
+    find = positions or _positions
     stride = 64
     if len(rc) < 64 * stride or batch <= 0:
-        return np.nonzero(rc > tol)[0]
+        return find(rc, tol, False)
     sample = rc[::stride]
     keep = 4 * batch // stride + 1  # sampled values expected above the threshold
     if keep >= len(sample) or np.count_nonzero(sample > tol) <= keep:
-        return np.nonzero(rc > tol)[0]
+        return find(rc, tol, False)
     threshold = np.partition(sample, len(sample) - keep)[len(sample) - keep]
-    best = np.nonzero(rc >= max(threshold, np.nextafter(tol, np.inf)))[0]
+    best = find(rc, max(threshold, np.nextafter(tol, np.inf)), True)
     if len(best) < batch:  # unlucky sample: fewer above the threshold than a batch
-        return np.nonzero(rc > tol)[0]
+        return find(rc, tol, False)
     return best
+
+
+def _positions(values: np.ndarray, threshold: float, inclusive: bool) -> np.ndarray:
+    return np.nonzero(values >= threshold if inclusive else values > threshold)[0]
 
 
 def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: int = 5,
@@ -208,6 +215,8 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
     y = np.zeros(m.n_rows)
     rc = np.zeros(n)
     rc_smooth = None  # reduced costs at the smoothed duals: linear in the duals, so averaged like them
+    pricing = BlockPricing(AT, m.c)
+    rank = np.empty(nv)  # what a round ranks columns by: reduced cost, or when smoothed the smoothed one
     while True:
         if time_limit is not None:
             left = time_limit - (time.perf_counter() - t0)
@@ -222,22 +231,35 @@ def _solve_highs_colgen(m: LinearModel, time_limit: float | None, per_county: in
             break
         sol = h.getSolution()
         y[rows_in] = np.array(sol.row_dual, dtype=float)  # link rows stay at 0: they are not in the master
-        rc = m.c - AT @ y
-        rc_v = np.concatenate([rc, rc[comp_x] + rc[comp_a]])
-        if split:
-            rc_v[a_cols] = -np.inf  # `a` enters only within adjusted flows
-        rc_v[cols] = -np.inf  # the master's own columns (indexing them beats a mask over millions)
-        if smoothing > 0:
-            if rc_smooth is None:
-                rc_smooth = rc.copy()
-            else:  # in place: 4 million values a round
-                rc_smooth *= smoothing
-                rc_smooth += (1.0 - smoothing) * rc
-            rank = np.concatenate([rc_smooth, rc_smooth[comp_x] + rc_smooth[comp_a]]) if split else rc_smooth
-            rank, floor = np.where(rc_v > tol, rank, -np.inf), -np.inf  # improving columns, ranked when smoothed
-        else:
-            rank, floor = rc_v, tol
-        candidates = _priced_in(rank, floor, batch if not per_owner else 0)
+        first = rc_smooth is None
+        if smoothing > 0 and first:
+            rc_smooth = np.empty(n)
+
+        def price(lo, hi):
+            """Reduced costs of columns lo..hi and what ranks them (see `rank` below), written in place."""
+            rc_block = pricing.block_reduced_costs(y, lo, hi)
+            if smoothing > 0:
+                smooth = rc_smooth[lo:hi]
+                if first:
+                    smooth[:] = rc_block
+                else:  # in place: 4 million values a round
+                    smooth *= smoothing
+                    smooth += np.multiply(rc_block, 1.0 - smoothing, out=pricing.scratch(lo, hi))
+                rank[lo:hi] = -np.inf  # improving columns, ranked by their smoothed reduced cost
+                np.copyto(rank[lo:hi], smooth, where=rc_block > tol)
+            else:
+                rank[lo:hi] = rc_block
+
+        pricing.map(price)
+        rc = pricing.rc
+        if split:  # the adjusted flows, after the model's columns
+            rc_comp = rc[comp_x] + rc[comp_a]
+            rank[n:] = np.where(rc_comp > tol, rc_smooth[comp_x] + rc_smooth[comp_a], -np.inf) if smoothing > 0 \
+                else rc_comp
+            rank[a_cols] = -np.inf  # `a` enters only within adjusted flows
+        rank[cols] = -np.inf  # the master's own columns (indexing them beats a mask over millions)
+        candidates = _priced_in(rank, -np.inf if smoothing > 0 else tol, batch if not per_owner else 0,
+                                pricing.positions)
         if len(candidates) == 0:
             break
         objective = float(h.getInfo().objective_function_value)
