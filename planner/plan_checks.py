@@ -25,9 +25,11 @@ from planner.scenario import Scenario, cell_text
 TOL = 1e-6
 
 
-def check(scn: Scenario, rows: dict[str, list[int]]) -> list[Problem]:
-    """All checks across tables of a typed scenario; `rows` gives each table's rows as a spreadsheet shows them."""
-    ctx = _Context(scn, rows)
+def check(scn: Scenario, rows: dict[str, list[int]], unreadable: frozenset | set = frozenset()) -> list[Problem]:
+    """All checks across tables of a typed scenario; `rows` gives each table's rows as a spreadsheet shows them.
+    `unreadable`: the (file, row, column) cells already reported as unreadable; what would follow only from them
+    (a lot's net quota read with its unreadable area as 0, say) is not reported again."""
+    ctx = _Context(scn, rows, unreadable)
     return (_check_lots(ctx) + _check_demand(ctx) + _check_grades(ctx) + _check_deals(ctx)
             + _check_payments(ctx))
 
@@ -35,9 +37,10 @@ def check(scn: Scenario, rows: dict[str, list[int]]) -> list[Problem]:
 class _Context:
     """The scenario with what every check looks up: rows as a spreadsheet shows them, counties by code."""
 
-    def __init__(self, scn: Scenario, rows: dict[str, list[int]]):
+    def __init__(self, scn: Scenario, rows: dict[str, list[int]], unreadable=frozenset()):
         self.scn = scn
         self.rows = rows
+        self.unreadable = unreadable
         self.hz = horizon(scn)
         self.lots = saleable_lots(scn)  # None without lots.csv
         self.units: dict[str, list] = {}  # seller -> its supply units, filled by _supply_units
@@ -53,6 +56,11 @@ class _Context:
     def row(self, table: str, i: int) -> int:
         rows = self.rows.get(table) or []
         return rows[i] if i < len(rows) else i + 2
+
+    def any_unreadable(self, table: str, i: int, columns) -> bool:
+        """Whether one of these cells of row i was already reported as unreadable."""
+        where = (f"{table}.csv", self.row(table, i))
+        return any((*where, column) in self.unreadable for column in columns)
 
     def who(self, code: str) -> tuple[str, str]:
         """A county as named in a message: 甲县（001） / 甲县 (001)."""
@@ -74,6 +82,9 @@ def _qty(x: float, unit: str) -> str:
 
 # --------------------------------------------------------------------------- lots (articles 8, 14, 20)
 
+NET_PARTS = ("area_mu", "used_locally_mu", "reserved_rural_mu", "turnover_owed_mu")  # a lot's net quota
+
+
 def _check_lots(ctx: _Context) -> list[Problem]:
     lots = ctx.scn.lots
     if not len(lots):
@@ -82,6 +93,7 @@ def _check_lots(ctx: _Context) -> list[Problem]:
     net = lot_net_mu(lots)
     first: dict[str, int] = {}
     warned_ineligible: set[str] = set()
+    unknown_net: set[str] = set()  # counties with a lot whose net quota or status cannot be read
     for i, rec in enumerate(lots.to_dict("records")):
         row = ctx.row("lots", i)
         lot, code = str(rec["lot_id"]).strip(), str(rec["county_code"]).strip()
@@ -90,7 +102,9 @@ def _check_lots(ctx: _Context) -> list[Problem]:
                 out.append(problem("lots.csv", row, "lot_id", show(lot), "duplicate_lot", first=first[lot]))
             else:
                 first[lot] = row
-        if net[i] < -TOL:
+        if ctx.any_unreadable("lots", i, NET_PARTS + ("status",)):
+            unknown_net.add(code)
+        elif net[i] < -TOL:
             out.append(problem("lots.csv", row, "area_mu", cell_text(rec["area_mu"]), "lot_negative_net",
                                net=i18n.fmt_number(net[i], 2)))
         if code and code not in ctx.county:
@@ -103,7 +117,7 @@ def _check_lots(ctx: _Context) -> list[Problem]:
         if ctx.hz is not None and ready > ctx.hz.end:
             out.append(problem("lots.csv", row, "ready_year", show(int(ready)), "lot_after_horizon", "warning",
                                end=ctx.hz.end))
-    return out + _surplus_against_lots(ctx)
+    return out + _surplus_against_lots(ctx, unknown_net)
 
 
 def _saleable_net_by_county(lots: pd.DataFrame | None) -> dict[str, float]:
@@ -113,13 +127,14 @@ def _saleable_net_by_county(lots: pd.DataFrame | None) -> dict[str, float]:
     return lots.groupby(lots["county_code"].astype(str))["net_mu"].sum().to_dict()
 
 
-def _surplus_against_lots(ctx: _Context) -> list[Problem]:
-    """With lots.csv the lots are the supply; a surplus_mu that says otherwise is out of date or mistyped."""
+def _surplus_against_lots(ctx: _Context, unknown_net: set[str]) -> list[Problem]:
+    """With lots.csv the lots are the supply; a surplus_mu that says otherwise is out of date or mistyped (not
+    checked for the counties in `unknown_net`: a lot of theirs cannot be read)."""
     net = _saleable_net_by_county(ctx.lots)
     out = []
     for code, rec in ctx.county.items():
         surplus = _num(rec["surplus_mu"])
-        if math.isnan(surplus) or not ctx.eligible(code):
+        if math.isnan(surplus) or not ctx.eligible(code) or code in unknown_net:
             continue  # a county that may not sell is told so by validate (not_eligible_surplus)
         lots_mu = float(net.get(code, 0.0))
         if abs(surplus - lots_mu) > 0.005:

@@ -98,7 +98,8 @@ def _validate_raw(raw: RawFolder) -> tuple[list[Problem], Scenario | None]:
     if counties is not None and "code" in counties.columns:
         # Across tables (grades, deals and their caps, lots, demand, payments), on the typed scenario.
         scn = Scenario.from_raw(_usable_settings(raw.settings, settings_problems), tables)
-        out += plan_checks.check(scn, {t: row_numbers(df) for t, df in tables.items()})
+        unreadable = {(p.file, p.row, p.column) for p in errors(out) if p.row is not None}
+        out += plan_checks.check(scn, {t: row_numbers(df) for t, df in tables.items()}, unreadable)
     return out, scn
 
 

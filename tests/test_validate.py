@@ -678,6 +678,21 @@ def test_lot_with_negative_net_is_an_error(make_scenario):
     assert p.row == 2 and "-10" in p.message_en
 
 
+@pytest.mark.parametrize("column,row", [("area_mu", "A,001,confirmed,,abc,10,20,0"),
+                                        ("used_locally_mu", "A,001,confirmed,,50,lots,20,0"),
+                                        ("status", "A,001,maybe,,50,10,20,0")])
+def test_an_unreadable_lot_cell_is_one_error_not_a_knock_on_negative_net(make_scenario, column, row):
+    """An area of "abc" used to be read as 0 as well, adding "negative net quota (-30 亩)" and a warning that the
+    county's surplus disagrees with its lots: noise that goes away with the one real error."""
+    problems = check(folder_with(make_scenario, {"lots.csv": LOTS_HEADER + row + "\n"}))
+    assert [(p.file, p.row, p.column) for p in errors(problems)] == [("lots.csv", 2, column)], \
+        [p.text("en") for p in problems]
+    assert not [p for p in problems if p.file == "counties.csv" and p.row == 2]  # county 001, whose lot it is
+    readable = check(folder_with(make_scenario, {"lots.csv": LOTS_HEADER + "A,001,confirmed,,5,10,20,0\n"}))
+    assert the_problem(readable, "lots.csv", "area_mu")  # a readable negative net is still an error
+    assert the_warning(readable, "counties.csv", "surplus_mu", row=2)
+
+
 @pytest.mark.parametrize("status", ["sold", ""])
 def test_lot_with_unknown_status_is_an_error(make_scenario, status):
     lots = LOTS_HEADER + f"A,001,{status},,50,,,\n"
