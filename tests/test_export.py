@@ -343,7 +343,8 @@ def test_plan_adjustment_clause_exactly_when_used(adjusted):
     # the same in the zip, the workbook's agreement sheets and the pairings sheet
     files = export.agreement_files(scn, result)
     with zipfile.ZipFile(io.BytesIO(export.agreements_zip(scn, result))) as zf:
-        assert sorted(zf.namelist()) == sorted(files)
+        # Word for staff (as the command line's agreements folder), each with its Markdown copy, and the index
+        assert sorted(zf.namelist()) == sorted([*files, *export.agreement_filenames(result.pairings, ".docx")])
         for name, p in zip(export.agreement_filenames(result.pairings), result.pairings.to_dict("records")):
             text = zf.read(name).decode("utf-8-sig")
             assert (CLAUSE_ZH in text) == (p["plan_adjustment_mu"] > 0), name
@@ -564,9 +565,9 @@ def test_export_page_offers_the_documents():
     assert not at.exception, [e.value for e in at.exception]
     buttons = {b.key: b for b in at.get("download_button")}
     assert list(buttons) == ["export_pairings", "export_counties", "export_ledger", "export_workbook",
-                             "export_agreements", "export_scenario"]
-    assert buttons["export_workbook"].proto.deferred_file_id  # built when clicked, not on every rerun
-    assert buttons["export_agreements"].proto.deferred_file_id
+                             "export_report", "export_agreements", "export_scenario"]
+    for key in ("export_workbook", "export_report", "export_agreements"):
+        assert buttons[key].proto.deferred_file_id  # built when clicked, not on every rerun
     assert not buttons["export_ledger"].proto.disabled
     pick = at.selectbox(key="export_agreement_pick")
     assert len(pick.options) == len(solve(load(BASELINE)).pairings)
@@ -580,8 +581,26 @@ def test_export_page_offers_the_documents():
     at.run()
     assert not at.exception
     assert any(m.value.startswith("#### Surplus quota transfer agreement") for m in at.markdown)
-    assert [b.label for b in at.get("download_button")][2:5] == ["Download ledger (CSV)", "Download workbook (Excel)",
-                                                                 "Download agreements (ZIP)"]
+    assert [b.label for b in at.get("download_button")][2:6] == ["Download ledger (CSV)", "Download workbook (Excel)",
+                                                                 "Download report (Word)", "Download agreements (ZIP)"]
+
+
+def test_export_page_report_is_the_command_lines_word_report():
+    """The Export page offered no Word report and Markdown-only agreements (found trying the app as a user): staff
+    brief and file in Word. The report button builds the same report.docx as `solve`, map included."""
+    import docx
+
+    from ui.views.export import _report_data
+
+    scn = load(BASELINE)
+    result = solve(scn)
+    data = _report_data(scn, result, None, "zh")()
+    doc = docx.Document(io.BytesIO(data))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert scn.name in text and "推荐配对" in text
+    assert doc.inline_shapes, "the map of the pairings"
+    en = docx.Document(io.BytesIO(_report_data(scn, result, None, "en")()))
+    assert any("pairing" in p.text.lower() for p in en.paragraphs)
 
 
 # --------------------------------------------------------------------------- issue 11: the right words

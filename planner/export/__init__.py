@@ -4,7 +4,7 @@
 - `header(field, lang)`: column headers with units from the locale files (`headers`).
 - The provincial ledger (台账, article 14) is computed by `planner.ledger`; here it is only written.
 - Agreement sheets (articles 9, 10, 16; payment and return of proceeds, article 17): built once as language-neutral blocks (`agreements`), rendered as
-  Markdown (`markdown`: preview, zip), worksheets (`workbook`) and Word documents (`docx`).
+  Markdown (`markdown`: preview, and a copy of each), worksheets (`workbook`) and Word documents (`docx`).
 - The Excel workbook (`workbook`) and the plan report for people (`docx.report_docx_bytes`).
 
 Everything returns bytes, text or DataFrames (no Streamlit), so the Export page and the command line share it.
@@ -15,10 +15,10 @@ from planner.csvio import AUDIT_COLUMNS, FORMULA_START, csv_bytes, safe_cell, un
     write_json
 from planner.export.agreements import Block, agreement_blocks, plan_adjustment_clause
 from planner.export.common import document_date, is_deal, now, pairing_row, quality_of, uses_plan_adjustment
-from planner.export.docx import (agreement_docx_bytes, agreement_docx_files, report_docx_bytes, write_agreements,
-                                 write_report)
+from planner.export.docx import (agreement_docx_bytes, agreement_docx_files, agreements_zip, report_docx_bytes,
+                                 write_agreements, write_report)
 from planner.export.headers import FIELD_KINDS, header
-from planner.export.markdown import agreement_filenames, agreement_files, agreement_markdown, agreements_zip, md_escape
+from planner.export.markdown import agreement_filenames, agreement_files, agreement_markdown, md_escape
 from planner.export.workbook import MAX_AGREEMENT_SHEETS, agreement_sheet_names, workbook_bytes, write_workbook
 from planner.ledger import LEDGER_COLUMNS, ledger, ledger_view, plan_adjustment_sentence
 

@@ -7,6 +7,7 @@ and WPS on Chinese Windows render the text without substituting fonts.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import numbers
 import re
@@ -276,6 +277,25 @@ def agreement_docx_files(scn, result, lang: str = "zh", generated: str | None = 
 STALE = re.compile(r"(index\.md|\d{2,}_[0-9A-Za-z_-]+\.(md|docx))")
 
 
+def agreement_folder_files(scn, result, lang: str = "zh", generated: str | None = None,
+                           facts: Facts | None = None) -> dict[str, bytes]:
+    """What an agreements folder holds: one Word document per pairing, its Markdown copy, and index.md."""
+    generated = generated or now()
+    facts = facts or Facts.of(scn, result.pairings)
+    return {**agreement_docx_files(scn, result, lang, generated, facts),
+            **agreement_files(scn, result, lang, generated, facts)}
+
+
+def agreements_zip(scn, result, lang: str = "zh", generated: str | None = None) -> bytes:
+    """The agreements folder as a zip (the Export page's download; the command line writes the folder)."""
+    buf = io.BytesIO()
+    stamp = dt.datetime.now().timetuple()[:6]
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in agreement_folder_files(scn, result, lang, generated).items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
 def write_agreements(scn, result, folder: Path, lang: str = "zh", facts: Facts | None = None) -> list[Path]:
     """Write agreements/*.docx (one per pairing) and the Markdown versions with index.md. Agreement files of an
     earlier run in the same folder are removed first, so the folder never holds an agreement for a pairing that is
@@ -285,10 +305,7 @@ def write_agreements(scn, result, folder: Path, lang: str = "zh", facts: Facts |
     for old in folder.iterdir():
         if old.is_file() and STALE.fullmatch(old.name):
             old.unlink()
-    generated = now()
-    facts = facts or Facts.of(scn, result.pairings)
-    files = {**agreement_docx_files(scn, result, lang, generated, facts),
-             **agreement_files(scn, result, lang, generated, facts)}
+    files = agreement_folder_files(scn, result, lang, facts=facts)
     paths = []
     for name, data in files.items():
         path = folder / name
@@ -454,4 +471,5 @@ def write_report(scn, result, path: Path, allocation=None, lang: str = "zh", **k
     Path(path).write_bytes(report_docx_bytes(scn, result, allocation, lang, **kw))
 
 
-__all__ = ["report_docx_bytes", "write_report", "agreement_docx_bytes", "agreement_docx_files", "write_agreements"]
+__all__ = ["report_docx_bytes", "write_report", "agreement_docx_bytes", "agreement_docx_files",
+           "agreement_folder_files", "agreements_zip", "write_agreements"]

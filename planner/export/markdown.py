@@ -5,10 +5,7 @@ county name can never become emphasis, a link, HTML, a table or a formula (Strea
 """
 from __future__ import annotations
 
-import datetime as dt
-import io
 import re
-import zipfile
 
 import pandas as pd
 
@@ -97,14 +94,5 @@ def agreement_files(scn, result, lang: str = "zh", generated: str | None = None,
     return files
 
 
-def agreements_zip(scn, result, lang: str = "zh", generated: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    stamp = dt.datetime.now().timetuple()[:6]
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in agreement_files(scn, result, lang, generated).items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED)
-    return buf.getvalue()
-
-
 __all__ = ["md_escape", "blocks_markdown", "agreement_markdown", "agreement_filenames", "agreement_files",
-           "agreements_zip", "md_bytes"]
+           "md_bytes"]

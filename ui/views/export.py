@@ -1,7 +1,7 @@
-"""What the export page draws: the result CSVs (pairings, county summary, ledger), the documents (workbook,
-transfer agreements, with a preview of one), the scenario folder as a zip, and a preview of the result tables.
+"""What the export page draws: the result CSVs (pairings, county summary, ledger), the documents (workbook, the
+plan report in Word, transfer agreements in Word and Markdown, with a preview of one), the scenario folder as a zip, and a preview of the result tables.
 
-The workbook and the agreements zip are built only when their button is clicked (Streamlit runs the callable on
+The workbook, the report and the agreements zip are built only when their button is clicked (Streamlit runs the callable on
 its own thread), so the page reruns instantly; the callables close over plain objects, never over session state.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ui.figures import results
 from ui.i18n import lang, tr
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ZIP_MIME = "application/zip"
 
 
@@ -58,6 +59,15 @@ def _workbook_data(scn, result, report):
     return lambda: export.workbook_bytes(scn, result, report=report)
 
 
+def _report_data(scn, result, report, lg: str):
+    def build() -> bytes:
+        from planner.export.map_image import on_shipped_map, plan_map_png
+
+        figure_png = plan_map_png(scn, result, lg) if on_shipped_map(scn) else None  # as the command line's report
+        return export.report_docx_bytes(scn, result, lang=lg, report=report, figure=figure_png or None)
+    return build
+
+
 def _agreements_data(scn, result, lg: str):
     return lambda: export.agreements_zip(scn, result, lg)
 
@@ -70,10 +80,12 @@ def documents(scn, entry: SolveEntry | None) -> None:
         st.info(tr("export.not_solved"))
     stem = state.file_stem()
     result = entry.result if solved else None
-    cols = st.columns(2)
+    cols = st.columns(3)
     _download_box(cols[0], "workbook", _workbook_data(scn, result, entry.report) if solved else b"",
                   f"{stem}_workbook.xlsx", "export_workbook", solved, mime=XLSX_MIME, icon=":material/table_view:")
-    _download_box(cols[1], "agreements", _agreements_data(scn, result, lang()) if solved else b"",
+    _download_box(cols[1], "report", _report_data(scn, result, entry.report, lang()) if solved else b"",
+                  f"{stem}_report.docx", "export_report", solved, mime=DOCX_MIME, icon=":material/description:")
+    _download_box(cols[2], "agreements", _agreements_data(scn, result, lang()) if solved else b"",
                   f"{stem}_agreements.zip", "export_agreements", solved, mime=ZIP_MIME,
                   icon=":material/folder_zip:")
     if solved:
