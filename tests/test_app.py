@@ -12,6 +12,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -386,6 +387,18 @@ def test_csv_exports_have_bom_and_localised_headers(baseline):
     assert header[:4] == ["产生县", "产生县代码", "使用县", "使用县代码"]
     raw = views.pairings_export(result.pairings, "zh", localized=False).decode("utf-8-sig").splitlines()[0]
     assert raw.startswith("seller_code,seller_name,buyer_code,buyer_name,year,quota_mu")
+
+
+def test_pairings_view_states_quota_as_the_plan_does_so_amounts_add_up(baseline):
+    """DESIGN 4: quota to at most 2 decimals, amount = quota x price as printed. The table rounded quota to 0.1, so
+    245.96 亩 read 246 beside 5,411.1 万元 at 22 万元/亩."""
+    p = solve(baseline).pairings
+    view = views.pairings_view(p, "zh")
+    quota, price, amount = (view[t(f"col.{c}", "zh")].to_numpy(dtype=float)
+                            for c in ("quota_mu", "price_wan_per_mu", "amount_wan"))
+    assert np.array_equal(quota, p["quota_mu"].to_numpy(dtype=float).round(2))
+    assert (np.round(quota * 100) != np.round(quota * 10) * 10).any()  # some quota needs its second decimal
+    assert np.abs(quota * price - amount).max() <= 0.005 + 1e-9
 
 
 def test_pairings_view_reads_years_deals_and_quality_as_the_workbook_does(baseline):

@@ -106,13 +106,13 @@ def _header(column: str, lang: str) -> str:
 
 
 def _rounded(df: pd.DataFrame) -> pd.DataFrame:
-    """亩 and 万元 to 0.1, prices to 0.01 (as staff report them); the CLI-format export keeps full precision."""
+    """亩, 万元 and prices to 0.01, as the plan states them (DESIGN 4: quota to at most 2 decimals, amount = quota x
+    price as printed) and as the workbook and agreements print them. Quota shown to 0.1 made 245.96 亩 read 246
+    beside an amount of 5,411.1 万元 at 22 万元/亩 (found trying the app as a user)."""
     df = df.copy()
     for c in df.columns:
-        if "price" in c:
+        if "price" in c or c.endswith("_mu") or c.endswith("_wan"):
             df[c] = df[c].astype(float).round(2)
-        elif c.endswith("_mu") or c.endswith("_wan"):
-            df[c] = df[c].astype(float).round(1)
     return df
 
 
