@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,10 +39,22 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt) -> str:
         return key
     if fmt:
         try:
-            return text.format(**fmt)
+            text = text.format(**fmt)
         except (KeyError, IndexError, ValueError):
             return text
+        if lang == "en":
+            text = _EN_PLURAL.sub(_en_plural, text)
     return text
+
+
+# English messages write a counted noun as "{n} error(s)"; once n is known it reads "1 error" or "3 errors" (Chinese
+# has no plural). Only right after a number: "Delete row(s)" on a button stays as written.
+_EN_PLURAL = re.compile(r"\b(\d[\d,]*(?:\.\d+)?) ((?:[A-Za-z-]+ )?[A-Za-z-]+)\(s\)")
+
+
+def _en_plural(match: re.Match) -> str:
+    number, word = match.groups()
+    return f"{number} {word}" if number == "1" else f"{number} {word}s"
 
 
 def both(key: str, /, **fmt) -> tuple[str, str]:

@@ -472,7 +472,7 @@ def test_edits_survive_a_language_switch():
     at.run()
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert any("1 error(s) found" in e for e in errors), errors
+    assert any("1 error found" in e for e in errors), errors
     problems = [d.value for d in at.dataframe if "Problem" in d.value.columns]
     assert any("A buyer with demand must have a ceiling price." in " ".join(df["Problem"]) for df in problems)
 

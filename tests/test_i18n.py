@@ -175,3 +175,15 @@ def test_core_modules_hold_no_chinese_text(module):
     found = [(n.lineno, n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
              and id(n) not in docstrings and CJK.search(n.value)]
     assert found == []
+
+
+def test_english_counts_read_as_plurals_only_when_more_than_one():
+    """'1 error(s) found', '1 input difference(s)' (found trying the app as a user): the count decides the noun."""
+    from planner.i18n import t
+
+    assert t("editor.table_errors", "en", file="Lots", n=1) == "Lots: 1 error"
+    assert t("editor.table_errors", "en", file="Lots", n=12) == "Lots: 12 errors"
+    summary = t("cmp.summary", "en", inputs=1, pairings=63, kpis=0)
+    assert "1 input difference," in summary and "63 pairing changes" in summary and "0 headline figures" in summary
+    assert t("editor.table_errors", "zh", file="批次", n=1) == "批次：1 个错误"
+    assert "(s)" not in t("editor.table_errors_rows", "en", file="Lots", n=1, rows="1")
