@@ -33,6 +33,21 @@ def now_iso() -> str:
     return dt.datetime.now(BEIJING).isoformat(timespec="seconds")
 
 
+def beijing_wall_time(stamp: str) -> str:
+    """A stored ISO stamp as staff read it, in Beijing time ("2026-12-07 09:41:57"); the server may run on UTC, and a
+    draft saved at 01:41 UTC beside an export stamped 09:37+08:00 read 8 hours apart. A stamp without a zone is
+    shown as written; text that is not a stamp, as given ('' as '—')."""
+    if not stamp:
+        return "—"
+    try:
+        when = dt.datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if when.tzinfo is not None:
+        when = when.astimezone(BEIJING)
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def audit_record(scn, result=None, **settings) -> dict:
     """The facts that identify a result: inputs hash, planner version, solver and settings, time."""
     record = {"scenario_name": scn.name, "scenario_hash": scn.content_hash(), "planner_version": __version__,

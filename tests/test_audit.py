@@ -113,3 +113,14 @@ def test_analysis_csvs_carry_the_audit_columns(tmp_path):
         df = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
         assert "audit_scenario_hash" in df.columns, path.name
         assert digest in "".join(df["audit_scenario_hash"].dropna().unique()) or df.empty, path.name
+
+
+def test_stored_stamps_read_in_beijing_time_whatever_the_server_zone():
+    """A draft saved at 01:41 UTC read '01:41:57' beside exports stamped 09:37+08:00 (found trying the app)."""
+    from planner.audit import beijing_wall_time
+
+    assert beijing_wall_time("2026-12-07T01:41:57+00:00") == "2026-12-07 09:41:57"
+    assert beijing_wall_time("2026-12-07T09:41:57+08:00") == "2026-12-07 09:41:57"
+    assert beijing_wall_time("2026-12-07T23:30:00-05:00") == "2026-12-08 12:30:00"
+    assert beijing_wall_time("2026-12-07T09:41:57") == "2026-12-07 09:41:57"  # no zone: as written
+    assert beijing_wall_time("") == "—" and beijing_wall_time("yesterday") == "yesterday"

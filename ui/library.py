@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from planner import drafts
+from planner.audit import beijing_wall_time
 from planner.i18n import LANGS, t
 from planner.csvio import FileReadError
 from planner.scenario import parse_toml_text
@@ -298,7 +299,7 @@ def read_only_note() -> None:
 
 
 def _when(saved_at: str) -> str:
-    return saved_at[:19].replace("T", " ") if saved_at else "—"
+    return beijing_wall_time(saved_at)
 
 
 def _note(note: str) -> str:

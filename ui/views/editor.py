@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from planner import drafts, schema
+from planner.audit import beijing_wall_time
 from planner.i18n import choice_label, column_label, has_key
 from planner.scenario import RawFolder, Scenario
 from planner.validate import Problem, errors, validate_raw, validate_scenario
@@ -288,7 +289,7 @@ def _offers() -> list[drafts.DraftInfo]:
 
 
 def _when(info: drafts.DraftInfo) -> str:
-    return info.saved_at[:19].replace("T", " ")
+    return beijing_wall_time(info.saved_at)
 
 
 def draft_offer() -> None:
