@@ -282,3 +282,22 @@ def test_a_draft_of_another_scenario_is_pointed_to_after_a_reload(store):
     assert again.session_state["scn_folder"] == "我的情景"
     click(again, "draft_restore")
     assert again.session_state["scn"].counties.loc[0, "name"] == "草稿县"
+
+
+def test_problem_rows_show_a_blank_cell_blank_and_name_a_lot_by_its_id():
+    """Clearing a lot's area showed 'None' in the marked cell and named the row by its county code only (a county
+    has several lots; found trying the app as a user)."""
+    import pandas as pd
+
+    from planner.problems import problem
+    from ui.figures.problems import problem_rows, problems_view
+
+    lots = pd.DataFrame({"lot_id": ["220382-01", "220382-02"], "county_code": ["220382", "220382"],
+                         "status": ["confirmed", "planned"], "area_mu": [None, 380.0]})
+    p = problem("lots.csv", 2, "area_mu", "", "blank_required", label=("面积", "Lot area"))
+    styled = problem_rows(lots, [p], "lots", "zh")
+    assert styled is not None
+    shown = styled.data.iloc[0].tolist()
+    assert None not in shown and "None" not in [str(v) for v in shown] and "" in shown
+    view = problems_view([p], "en", {"lots": lots})
+    assert view["Item"].tolist() == ["220382-01 / 220382"]

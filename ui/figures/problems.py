@@ -60,8 +60,13 @@ def row_identity(row: pd.Series, table: str) -> str:
         return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
     if table == "counties":
         return " ".join(x for x in (s(row.get("code")), s(row.get("name"))) if x)
-    if table == "pairs":
-        return f"{s(row.get('seller_code'))} → {s(row.get('buyer_code'))}"
+    if table in ("pairs", "payments"):
+        pair = f"{s(row.get('seller_code'))} → {s(row.get('buyer_code'))}"
+        return " / ".join(x for x in (pair, s(row.get("milestone")) if table == "payments" else "") if x)
+    if table == "lots":  # a lot by its own id (a county has several)
+        return " / ".join(x for x in (s(row.get("lot_id")), s(row.get("county_code"))) if x)
+    if table == "demand":
+        return " / ".join(x for x in (s(row.get("county_code")), _plain(row.get("year"))) if x)
     return " / ".join(x for x in (s(row.get("county_code")), s(row.get("group_id"))) if x)
 
 
@@ -83,6 +88,8 @@ def problem_rows(frame: pd.DataFrame, problems: list[Problem], table: str, lang:
     bad = {(p.row - 2, p.column): p.severity for p in mine}
     columns = {c.name: column_label(c, lang) for c in schema.TABLES[table][1]}
     sub.index = pd.Index([i + 1 for i in positions], name=t("problems.row", lang))
+    # Blank cells as blank: st.dataframe draws a missing value as "None" whatever the Styler says.
+    sub = sub.astype(object).where(sub.notna(), "")
     display = sub.rename(columns=columns)
     names = list(sub.columns)
 
