@@ -375,8 +375,8 @@ SHADOW_KINDS = ("supply", "demand", "budget", "construction", "cultivated", "adj
 
 
 def shadow_prices(scn: Scenario, result: SolveResult) -> pd.DataFrame:
-    """County-level limits with a shadow price that prints as a number (not 0 at 2 decimals), largest first; empty
-    for integer models."""
+    """County-level limits with a shadow price that prints as a number (not 0 at 2 decimals), largest first. For an
+    integer plan they hold with its pairings fixed (`integer.pairing_duals`); empty when there are none."""
     cols = ["kind", "code", "name", "shadow_price", "text_zh", "text_en"]
     cons = result.constraints
     if cons.empty or cons["shadow_price"].isna().all():
@@ -399,11 +399,13 @@ def shadow_prices(scn: Scenario, result: SolveResult) -> pd.DataFrame:
         penalty = float(sel.loc[missed, "shadow_price"].abs().min())
         sel = sel[~missed & (sel["shadow_price"].abs() < 1e-3 * penalty)]
     rows = []
-    for kind, code, value in zip(sel["kind"], sel["county_code"], sel["shadow_price"]):
+    lots = sel["lot_id"] if "lot_id" in sel else pd.Series("", index=sel.index)
+    for kind, code, value, lot in zip(sel["kind"], sel["county_code"], sel["shadow_price"], lots):
         if _fmt(abs(float(value))) == "0":  # "adds 0" says nothing
             continue
         name = names.get(code, code)
-        text_zh, text_en = i18n.both(f"shadow.{kind}", name=name, unit=unit, v=_fmt(float(value)))
+        who = (f"{name}（{lot}）", f"{name} ({lot})") if lot else name  # a lot's supply: which of the county's lots
+        text_zh, text_en = i18n.both(f"shadow.{kind}", name=who, unit=unit, v=_fmt(float(value)))
         rows.append({"kind": kind, "code": code, "name": name, "shadow_price": float(value),
                      "text_zh": text_zh, "text_en": text_en})
     out = pd.DataFrame(rows, columns=cols)

@@ -213,3 +213,16 @@ def test_the_table_filters_by_county_and_year_and_the_download_keeps_every_pairi
     assert len(table_of()) == len(everything)
     assert not any(t("pairings.filtered", "zh", shown=len(shown), total=len(everything)) == c.value
                    for c in at.caption)  # unfiltered: no "showing n of m" line
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_shadow_tab_prices_the_default_integer_plan_with_its_pairings(lang):
+    """The default scenario is an integer model (minimum transfer size): its shadow-price tab said only that none
+    could be given. It now shows them, saying they hold with the recommended pairings fixed (found trying the app)."""
+    at = open_pairings(lang)
+    infos = [i.value for i in at.info]
+    assert t("pairings.shadow_mip_fixed", lang) in infos
+    assert t("pairings.shadow_mip", lang) not in infos
+    price = t("col.shadow_price", lang)
+    tables = [d.value for d in at.dataframe if price in d.value.columns]
+    assert tables and len(tables[0]) > 0 and (tables[0][price].abs() > 0).all()

@@ -174,9 +174,17 @@ def test_shadow_price_units_follow_the_objective():
     assert "亩 transferred" in sp["text_en"].iloc[0] and "流转量" in sp["text_zh"].iloc[0]
 
 
-def test_no_shadow_prices_for_integer_models():
+def test_integer_plan_shadow_prices_hold_with_its_pairings():
+    """An integer plan (minimum transfer size) used to have no shadow prices, so the tab was empty for the default
+    scenario. Now they are the duals with the pairings fixed: one more 亩 for S1 goes to B2 at 15 万元/亩."""
     scn = base(min_lot_mu=5)
-    assert shadow_prices(scn, solve(scn)).empty
+    result = solve(scn)
+    assert result.is_mip
+    sp = shadow_prices(scn, result)
+    supply = sp[(sp["kind"] == "supply") & (sp["code"] == "S1")]
+    assert supply["shadow_price"].tolist() == [pytest.approx(15.0)]
+    more = make_scenario([seller("S1", 101, 10), buyer("B1", 60, 30), buyer("B2", 80, 20)], min_lot_mu=5)
+    assert solve(more).objective - result.objective == pytest.approx(15.0)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

@@ -492,7 +492,12 @@ def test_shadow_price_of_plan_space(solver):
     assert solve_independent(more).objective - solve_independent(scn).objective == pytest.approx(1)
 
 
-def test_integer_models_report_no_shadow_prices():
+def test_integer_models_report_shadow_prices_with_their_pairings_fixed(monkeypatch):
+    from planner.model import integer
+
+    r = solve(base(min_lot_mu=5))
+    assert r.is_mip and r.constraints["shadow_price"].notna().all()
+    monkeypatch.setattr(integer, "PAIRING_DUALS_MAX_COLS", 0)  # too large for a second solve: none, as before
     r = solve(base(min_lot_mu=5))
     assert r.is_mip and r.constraints["shadow_price"].isna().all()
 

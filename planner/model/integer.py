@@ -228,6 +228,36 @@ def improve_pairings(m, start: np.ndarray, left, budget: float) -> np.ndarray:
     return out
 
 
+PAIRING_DUALS_MAX_COLS = 200_000  # beyond this, a second LP solve only for shadow prices is not worth its time
+
+
+def pairing_duals(m, x: np.ndarray, left) -> np.ndarray | None:
+    """Shadow prices of an integer plan: the duals of the LP with the plan's pairings fixed (z as in `x`).
+
+    An integer model has no duals of its own, so the shadow-price tab stayed empty for the default scenario (its
+    minimum transfer size makes it integer). With the pairings held as recommended, "one more 亩 of supply there
+    is worth v" is exact for small changes: what staff ask when they defend a plan. None when the model is too
+    large for a second solve, the time is up, or the LP does not end optimal."""
+    import highspy
+
+    remaining = left()
+    if not m.is_mip or m.n_cols > PAIRING_DUALS_MAX_COLS or (remaining is not None and remaining <= 0):
+        return None
+    z_cols = np.nonzero(m.col_kind == "z")[0]
+    h = _new_highs()
+    h.setOptionValue("solver", "simplex")
+    if remaining is not None:
+        h.setOptionValue("time_limit", float(remaining))
+    h.passModel(_highs_lp(m, np.arange(m.n_cols)))
+    fixed = np.round(np.asarray(x, dtype=float)[z_cols])
+    h.changeColsBounds(len(z_cols), z_cols.astype(np.int32), fixed, fixed)
+    h.run()
+    sol = h.getSolution()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.dual_valid:
+        return None
+    return np.array(sol.row_dual, dtype=float)  # maximised: d(objective)/d(row bound), as for an LP
+
+
 def _swaps(open_: np.ndarray, q: int, limits, deal: np.ndarray):
     """The plans with pair q opened: where a county is at its partner limit, each way of closing one of its other
     (non-deal) pairings."""

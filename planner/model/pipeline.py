@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from planner.model.formulation import formulate
-from planner.model.integer import dive, gap, improve_pairings, search, tie_break
+from planner.model.integer import dive, gap, improve_pairings, pairing_duals, search, tie_break
 from planner.model.market import market
 from planner.model.matrix import build
 from planner.model.results import SolveResult, postprocess
@@ -141,6 +141,8 @@ def solve(scn: Scenario, solver: str = "highs", time_limit: float | None = None,
         bound = lp_bound if raw.best_bound is None else min(raw.best_bound, lp_bound)
         raw = dataclasses.replace(raw, best_bound=bound, mip_gap=gap(bound, raw.objective))
     raw = _flag_time_limited(m, raw)
+    if m.is_mip and raw.has_solution and raw.row_dual is None:
+        raw = dataclasses.replace(raw, row_dual=pairing_duals(m, raw.x, left))  # given the recommended pairings
     # Everything but building counts as solving (dive, search, tie-break): the seconds a user waited.
     raw = dataclasses.replace(raw, seconds=max(0.0, time.perf_counter() - t0 - seconds_build))
     return postprocess(scn, m, raw, solver, algorithm, seconds_build)

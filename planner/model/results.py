@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from planner.model.market import TOL, eligible_seller, lot_net_mu, out_year, supply_counties, table
-from planner.model.matrix import LinearModel
+from planner.model.matrix import OWNER_UNIT, LinearModel
 from planner.model.rounding import PRICE_DECIMALS, amount_wan, clean_mu, printable_plan
 from planner.model.solvers import RawSolution
 from planner.scenario import Scenario
@@ -256,6 +256,11 @@ def constraint_table(m: LinearModel, raw: RawSolution, x_all: np.ndarray) -> pd.
     slack = np.where(np.isfinite(m.row_hi), m.row_hi - activity, activity - m.row_lo)
     df = pd.DataFrame({"kind": m.row_kind, "county_code": m.row_code, "pair_index": m.row_ref,
                        "activity": activity, "bound": bound, "slack": np.round(slack, 9)})
+    lot_id = np.full(m.n_rows, "", dtype=object)  # a lot's own supply row names the lot (a county has several)
+    unit_rows = m.row_owner == OWNER_UNIT
+    if m.market.has_lots and unit_rows.any():
+        lot_id[unit_rows] = m.market.units["unit_id"].astype(str).to_numpy(dtype=object)[m.row_ref[unit_rows]]
+    df["lot_id"] = lot_id
     if raw.row_dual is not None and len(raw.row_dual) == m.n_rows:
         # Shadow price: objective gained per unit the bound is relaxed (upper bound raised / lower bound lowered).
         sign = np.where(np.isfinite(m.row_hi), 1.0, -1.0)

@@ -258,9 +258,13 @@ def counties_tab(entry: SolveEntry) -> None:
 
 def shadow_tab(entry: SolveEntry) -> None:
     st.caption(tr("pairings.shadow_intro"))
+    priced = entry.result.constraints.get("shadow_price")
+    if entry.result.is_mip and (priced is None or priced.isna().all()):
+        st.info(tr("pairings.shadow_mip"))  # too large for a second solve, or the time was up
+        return
     if entry.result.is_mip:
-        st.info(tr("pairings.shadow_mip"))
-    elif entry.shadow.empty:
+        st.info(tr("pairings.shadow_mip_fixed"), icon=":material/info:")
+    if entry.shadow.empty:
         st.info(tr("pairings.shadow_none"))
     else:
         st.dataframe(results.shadow_view(entry.shadow, lang()), hide_index=True)
