@@ -351,15 +351,21 @@ def waterfall_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
     order = df["step"].tolist()
     kinds = [k for k in ("total", "deduction", "unallocated") if k in set(df["kind"])]
     labels = [df.loc[df["kind"] == k, "kind_label"].iloc[0] for k in kinds]
-    x = alt.X("step:N", sort=order, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=12, labelOverlap=False))
+    # Step names side by side ran into each other at half-page width ("流转收益复垦成本"): slanted, they keep apart.
+    x = alt.X("step:N", sort=order, title=None,
+              axis=alt.Axis(labelAngle=-30, labelAlign="right", labelFontSize=12, labelLimit=240, labelOverlap=False))
     bars = alt.Chart(df).mark_bar(size=46).encode(
-        x=x, y=alt.Y("start:Q", title=t("proceeds.axis.amount", lang)), y2="end:Q",
+        # headroom above the tallest bar for its two-line label, below the legend
+        x=x, y=alt.Y("start:Q", title=t("proceeds.axis.amount", lang),
+                     scale=alt.Scale(domainMax=1.15 * float(df["top"].max()))), y2="end:Q",
         color=alt.Color("kind_label:N", scale=alt.Scale(domain=labels, range=[WATERFALL_COLORS[k] for k in kinds]),
                         title=t("proceeds.axis.kind", lang), legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("step:N", title=t("proceeds.axis.step", lang)),
                  alt.Tooltip("label:N", title=t("proceeds.axis.amount", lang))])
-    text = alt.Chart(df).mark_text(baseline="bottom", dy=-4, fontSize=12, color="#212529", lineBreak="\n").encode(
-        x=x, y="top:Q", text="label:N")
+    # A label's second line (its share of the gross) runs downwards: lifting both lines by one line height keeps
+    # it above the bar instead of across it.
+    text = alt.Chart(df).mark_text(baseline="bottom", dy=-18, fontSize=12, lineHeight=14, color="#212529",
+                                   lineBreak="\n").encode(x=x, y="top:Q", text="label:N")
     # the running total carried from one bar to the next
     links = df.iloc[:-1].assign(next_order=df["order"].iloc[1:].to_numpy(), step_next=df["step"].iloc[1:].to_numpy())
     connectors = alt.Chart(links).mark_rule(color="#adb5bd", strokeDash=[3, 3]).encode(
