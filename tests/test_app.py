@@ -497,3 +497,19 @@ def test_overview_opens_another_scenario_and_refuses_a_broken_one(tmp_path, monk
     assert at.session_state["scn_folder"] == "a-copy" and at.session_state["scn"].name == "副本情景"
     problems = [d.value for d in at.dataframe if "问题" in d.value.columns]
     assert any("缺少必需的列" in " ".join(df["问题"]) for df in problems)
+
+
+def test_pairings_are_counted_as_county_pairs_with_their_rows_by_year(baseline):
+    """The default plan runs by year: 44 rows for 42 county pairs read "44 对配对" on one page and "5 / 42" on
+    another (found trying the app). The count names both when they differ."""
+    from ui.widgets import pairings_phrase
+
+    totals = solve(baseline).totals
+    assert totals["county_pairs"] < totals["pairings"]
+    with_years = t("common.pairings_count_years", "zh", pairs=totals["county_pairs"], rows=totals["pairings"])
+    assert f"{totals['county_pairs']} 对配对" in with_years and f"{totals['pairings']} 行" in with_years
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any(with_years in c.value for c in at.caption), [c.value for c in at.caption]
+    assert pairings_phrase({"pairings": 3, "county_pairs": 3}) == t("common.pairings_count", "zh", pairs=3)

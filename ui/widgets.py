@@ -317,10 +317,19 @@ def kpi_row(totals: dict) -> None:
         box.metric(text, value, help=help_text)
 
 
+def pairings_phrase(totals: dict) -> str:
+    """How many pairings a plan recommends: county pairs, with the rows by year when a pair trades in several years
+    (44 rows for 42 pairs read as two different counts on different pages)."""
+    rows = int(totals.get("pairings", 0))
+    pairs = int(totals.get("county_pairs", rows))
+    return tr("common.pairings_count", pairs=pairs) if pairs == rows else \
+        tr("common.pairings_count_years", pairs=pairs, rows=rows)
+
+
 def solve_outcome(result: SolveResult) -> None:
     """A one-line verdict on a solve: success, time limit, or failure, in plain words."""
     if result.status == "optimal":
-        st.success(tr("solve.optimal", pairings=result.totals.get("pairings", 0),
+        st.success(tr("solve.optimal", pairings=pairings_phrase(result.totals),
                       matched=fmt_mu(result.totals.get("quota_matched_mu", 0.0))))
     elif result.status == "time_limit" and result.has_solution and result.mip_gap is not None:
         st.warning(tr("solve.within_gap", gap=f"{100 * result.mip_gap:.2f} %"))

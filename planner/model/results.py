@@ -107,7 +107,8 @@ def postprocess(scn: Scenario, m: LinearModel, raw: RawSolution, solver: str, al
         "deals": int(pairings["deal"].sum()),
         "quality_unchecked_pairs": int((pairings["quality_check"] == "unchecked").sum()),
         "quality_worse_pairs": int((pairings["quality_check"] == "worse").sum()),
-        "pairings": int(len(pairings)),
+        "pairings": int(len(pairings)),  # rows: one per pair, and per year in a plan by year
+        "county_pairs": int(len(pairings[["seller_code", "buyer_code"]].drop_duplicates())) if len(pairings) else 0,
         "sellers": int(len(m.sellers)), "buyers": int(len(m.buyers)),
         "admissible_pairs": int(n), "variables": int(m.n_cols), "constraints": int(m.n_rows),
     }

@@ -64,7 +64,7 @@ def headline(scn: Scenario) -> None:
         widgets.solve_outcome(result)
     widgets.kpi_row(result.totals)
     objective = choice_label("objective", scn.param("rules", "objective"), lang())
-    st.caption(tr("overview.kpi_basis", objective=objective, pairings=result.totals.get("pairings", 0)))
+    st.caption(tr("overview.kpi_basis", objective=objective, pairings=widgets.pairings_phrase(result.totals)))
     for col, (page, key, icon) in zip(st.columns(len(LINKS)), LINKS):
         col.page_link(page, label=tr(key), icon=icon)
 
