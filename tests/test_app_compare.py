@@ -166,3 +166,17 @@ def test_comparison_csv_holds_every_table(store):
     # charts build offline
     assert cv.proceeds_chart(comp, "zh") is not None
     assert cv.pairing_chart(comp, "下限12", "zh") is not None
+
+
+def test_kpi_change_is_the_change_of_the_values_shown():
+    """22.01 against 19.4960 showed '19.5' and a change of +2.52: the change now reads off the shown values."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from ui.figures.compare import kpi_table
+
+    kpis = pd.DataFrame({"kpi": ["mean_price_wan_per_mu", "pairings"], "A": [19.4960, 42], "B": [22.0140, 44]})
+    table = kpi_table(SimpleNamespace(names=["A", "B"], kpis=kpis), "en")
+    assert table["A"].tolist()[0] == "19.5" and table["B"].tolist()[0] == "22.01"
+    assert table.iloc[0, -1] == "+2.51" and table.iloc[1, -1] == "+2"

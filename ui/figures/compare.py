@@ -75,9 +75,10 @@ def kpi_table(comp: Comparison, lang: str) -> pd.DataFrame:
     for name in comp.names:
         out[name] = [fmt_number(v, KPI_DECIMALS.get(k, 1)) for k, v in zip(comp.kpis["kpi"], comp.kpis[name])]
     for name in comp.names[1:]:
+        # The change of the values as shown (22.01 against 19.50 reads +2.51, not the +2.52 of the unrounded ones)
         out[change_header(name, lang)] = [
-            _signed(_num(v) - _num(b), KPI_DECIMALS.get(k, 1)) if _differs(b, v) else "—"
-            for k, b, v in zip(comp.kpis["kpi"], comp.kpis[base], comp.kpis[name])]
+            _signed(round(_num(v), d) - round(_num(b), d), d) if _differs(b, v) else "—"
+            for k, b, v in zip(comp.kpis["kpi"], comp.kpis[base], comp.kpis[name]) for d in [KPI_DECIMALS.get(k, 1)]]
     return out
 
 
