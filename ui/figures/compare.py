@@ -198,7 +198,7 @@ def pairing_chart(comp: Comparison, name: str, lang: str) -> alt.Chart | None:
     color = alt.Color("kind:N", title=t("cmp.col_change", lang),
                       scale=alt.Scale(domain=[t(f"cmp.pair_{k}", lang) for k in kinds],
                                       range=[CHANGE_COLORS[k] for k in kinds]),
-                      legend=alt.Legend(orient="top"))
+                      legend=alt.Legend(orient="top", labelLimit=400))
     bars = alt.Chart(p).mark_bar().encode(
         x=alt.X("delta:Q", title=t("cmp.chart_quota_change", lang)),
         y=alt.Y("pair:N", sort=None, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)),

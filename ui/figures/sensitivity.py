@@ -165,7 +165,7 @@ def frequency_chart(pairs: pd.DataFrame, lang: str, limit: int = MAX_BARS) -> al
         y=alt.Y("pair:N", sort=order, title=None, axis=alt.Axis(labelLimit=280, labelOverlap=False)),
         color=alt.Color("kind:N", title=t("sens.col.robust", lang),
                         scale=alt.Scale(domain=kinds, range=[ROBUST_COLOR, FRAGILE_COLOR]),
-                        legend=alt.Legend(orient="top")),
+                        legend=alt.Legend(orient="top", labelLimit=400)),
         tooltip=[alt.Tooltip("pair:N", title=t("sens.col.pair", lang)),
                  alt.Tooltip("frequency:Q", title=t("sens.col.frequency", lang), format=".0%"),
                  alt.Tooltip("base:Q", title=t("sens.col.base_quota_mu", lang), format=",.1f"),
