@@ -85,6 +85,53 @@ def test_a_failing_branch_and_bound_leaves_the_searchs_plan_not_claimed_optimal(
     assert raw.objective >= float(m.c @ start) - 1e-9 * abs(raw.objective)
 
 
+def test_an_optimal_branch_and_bound_that_hands_back_its_start_is_solved_again(monkeypatch):
+    """Found by the random-scenario test under load: HiGHS's branch-and-bound finished at once as "optimal", its
+    bound the true optimum, but handed back the start plan (15 % worse in penalised objective: 20 亩 more minimum-
+    sale shortfall), and the search called that plan optimal. Now only a plan that meets the bound is; a plain
+    solve fetches it."""
+    from types import SimpleNamespace
+
+    m, start, bound = _model_and_start(hard_mip(2, 6, 8))  # proven in a tenth of a second, from a worse start
+    best = integer.search(m, start, bound, 20.0)
+    assert best.status == "optimal" and best.objective > float(m.c @ start) + 1e-6 * abs(best.objective)
+    made = []
+    real = integer._new_highs
+
+    class StartInHand:
+        col_value = list(map(float, start))
+
+    class HandsBackItsStart:
+        """HiGHS as seen then: its better plans never reach the search, and it returns the start it was given."""
+
+        def __init__(self, h):
+            self._h = h
+            self.cbMipImprovingSolution = SimpleNamespace(subscribe=lambda callback: None)
+
+        def getSolution(self):
+            return StartInHand()
+
+        def __getattr__(self, name):
+            return getattr(self._h, name)
+
+    def first_hands_back_its_start():
+        h = real()
+        made.append(h)
+        return HandsBackItsStart(h) if len(made) == 1 else h  # the branch-and-bound's instance is made first
+
+    monkeypatch.setattr(integer, "_new_highs", first_hands_back_its_start)
+    def wait(m, lp, shared, lock, left, finished, report=None):  # only the branch-and-bound works
+        while not finished() and left() > 0:
+            time.sleep(0.01)
+
+    monkeypatch.setattr(integer, "_neighbourhoods", wait)
+    raw = integer.search(m, start, bound, 20.0)
+    assert raw.objective == pytest.approx(best.objective, rel=1e-9)  # not the start, called optimal
+    assert raw.status == "optimal"
+    assert len(made) == 2  # solved again
+    assert _worst_violation(m, raw.x) < 1e-6
+
+
 def test_a_start_that_breaks_a_row_is_never_returned_as_the_plan():
     m, _, bound = _model_and_start(hard_mip(3, 12, 20))
     broken = np.minimum(m.col_hi, 1e4).astype(float)  # every pair open at its largest: far over supply and demand

@@ -299,6 +299,8 @@ def search(m, start: np.ndarray, lp_bound: float | None, seconds: float, mip_gap
 
     `progress(seconds_spent, gap)`, when given, is called from the caller's thread about twice a second with the
     proven gap of the best plan so far (None before there is one), so a user waiting sees the search close in."""
+    import highspy
+
     t0 = time.perf_counter()
 
     def left() -> float:
@@ -368,7 +370,17 @@ def search(m, start: np.ndarray, lp_bound: float | None, seconds: float, mip_gap
         with lock:
             shared["done"] = True
         thread.join()
-    return _search_result(m, whole, shared, failure, mip_gap, time.perf_counter() - t0, met)
+    raw = _search_result(m, whole, shared, failure, mip_gap, time.perf_counter() - t0, met)
+    if raw.status != "optimal" and not failure and whole.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        # HiGHS proved its bound but handed back a plan below it, the start plan (seen under load, when it finished
+        # at once): one plain solve, without the start or the callbacks, gives the plan that meets the bound.
+        again = _new_highs()
+        again.passModel(lp)
+        _mip_options(again, mip_gap, time_limited=True)
+        again.setOptionValue("time_limit", max(left(), 1.0))
+        again.run()
+        raw = _search_result(m, again, shared, [], mip_gap, time.perf_counter() - t0, met)
+    return raw
 
 
 def _reporter(progress, shared: dict, lock, t0: float):
@@ -475,7 +487,9 @@ def _search_result(m, whole, shared: dict, failure: list, mip_gap: float, second
     if not math.isfinite(objective):
         return RawSolution("time_limit", "Time limit reached without a plan", False, np.zeros(m.n_cols), None, 0.0,
                            seconds)
-    proven = (not failure and status == highspy.HighsModelStatus.kOptimal) or met(objective, bound)
+    # Proven only when the plan returned meets the bound: HiGHS has reported "optimal" with its start plan in hand,
+    # 15 % below the bound it had proved (found by the random-scenario test under load).
+    proven = met(objective, bound)
     if proven:
         return RawSolution("optimal", "Optimal (branch-and-bound with a neighbourhood search)", True, x, None,
                            objective, seconds, best_bound=max(bound, objective),
