@@ -179,10 +179,7 @@ def improve_pairings(m, start: np.ndarray, left, budget: float) -> np.ndarray:
               if int(r[k]) > 0]
     flow_pair = mk.flows["pair_idx"].to_numpy()
     x_cols = np.nonzero(m.col_kind == "x")[0]
-    h = _new_highs()
-    h.setOptionValue("solver", "simplex")
-    lp = _highs_lp(m, np.arange(m.n_cols))
-    h.passModel(lp)
+    h = _quantities_lp(m)
     open_ = np.round(start[z_col]) > 0.5
 
     def evaluate(mask):
@@ -228,6 +225,15 @@ def improve_pairings(m, start: np.ndarray, left, budget: float) -> np.ndarray:
     return out
 
 
+def _quantities_lp(m):
+    """HiGHS holding the integer model as an LP (simplex), for solves over the quantities with the pairings (z)
+    fixed by their bounds: the local search over pairings and the shadow prices of an integer plan."""
+    h = _new_highs()
+    h.setOptionValue("solver", "simplex")
+    h.passModel(_highs_lp(m, np.arange(m.n_cols)))
+    return h
+
+
 PAIRING_DUALS_MAX_COLS = 200_000  # beyond this, a second LP solve only for shadow prices is not worth its time
 
 
@@ -244,11 +250,9 @@ def pairing_duals(m, x: np.ndarray, left) -> np.ndarray | None:
     if not m.is_mip or m.n_cols > PAIRING_DUALS_MAX_COLS or (remaining is not None and remaining <= 0):
         return None
     z_cols = np.nonzero(m.col_kind == "z")[0]
-    h = _new_highs()
-    h.setOptionValue("solver", "simplex")
+    h = _quantities_lp(m)
     if remaining is not None:
         h.setOptionValue("time_limit", float(remaining))
-    h.passModel(_highs_lp(m, np.arange(m.n_cols)))
     fixed = np.round(np.asarray(x, dtype=float)[z_cols])
     h.changeColsBounds(len(z_cols), z_cols.astype(np.int32), fixed, fixed)
     h.run()
@@ -472,8 +476,6 @@ def _neighbourhoods(m, lp, shared: dict, lock, left, finished, report=lambda: No
 
 def _search_result(m, whole, shared: dict, failure: list, mip_gap: float, seconds: float, met) -> RawSolution:
     """The better of the two threads' plans, with the tighter bound; proven optimal when the plan meets it."""
-    import highspy
-
     info = whole.getInfo()
     x, objective = shared["x"], shared["objective"]
     if not failure and info.primal_solution_status >= 2:

@@ -37,9 +37,9 @@ class BlockPricing:
         self.rc = np.empty(n)  # the latest reduced costs, overwritten by every `block_reduced_costs`
         # Scratch space for a block's work, kept: 30 MB arrays made afresh each round cost page faults (seconds).
         self._scratch = np.empty(n)
-        self._copies = None
+        self._copies = None  # block start -> the block's rows, when they cannot be read in place
         if _csr_matvec is None or AT.indptr.dtype != AT.indices.dtype:
-            self._copies = [AT[lo:hi] for lo, hi in self.blocks]
+            self._copies = {lo: AT[lo:hi] for lo, hi in self.blocks}
 
     def map(self, work: Callable[[int, int], object]) -> list:
         """work(lo, hi) for each block of columns [lo, hi), in threads when there are several; results in order."""
@@ -52,7 +52,7 @@ class BlockPricing:
         """rc[lo:hi] = c[lo:hi] - (A'y)[lo:hi], written into `rc`; returns that slice."""
         out = self.rc[lo:hi]
         if self._copies is not None:
-            product = self._copies[self.blocks.index((lo, hi))] @ y
+            product = self._copies[lo] @ y
         else:
             product = self.scratch(lo, hi)
             product.fill(0.0)

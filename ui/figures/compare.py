@@ -15,6 +15,7 @@ from planner.export import csv_bytes
 from planner.i18n import choice_label, column_label, fmt_number, label, t
 from planner.ledger import number
 from planner.scenario import Scenario
+from ui.figures import top_legend
 
 CHANGE_COLORS = {"added": "#2b8a3e", "removed": "#c92a2a", "changed": "#e8590c", "price_changed": "#868e96"}
 KPI_DECIMALS = {"pairings": 0, "mean_price_wan_per_mu": 2, "mean_per_person_wan": 2}
@@ -198,7 +199,7 @@ def pairing_chart(comp: Comparison, name: str, lang: str) -> alt.Chart | None:
     color = alt.Color("kind:N", title=t("cmp.col_change", lang),
                       scale=alt.Scale(domain=[t(f"cmp.pair_{k}", lang) for k in kinds],
                                       range=[CHANGE_COLORS[k] for k in kinds]),
-                      legend=alt.Legend(orient="top", labelLimit=400))
+                      legend=top_legend())
     bars = alt.Chart(p).mark_bar().encode(
         x=alt.X("delta:Q", title=t("cmp.chart_quota_change", lang)),
         y=alt.Y("pair:N", sort=None, title=None, axis=alt.Axis(labelLimit=260, labelOverlap=False)),
@@ -240,7 +241,7 @@ def proceeds_chart(comp: Comparison, lang: str) -> alt.Chart | None:
         yOffset=alt.YOffset("scenario:N", sort=comp.names),
         x=alt.X("proceeds:Q", title=t("col.proceeds_wan", lang)),
         color=alt.Color("scenario:N", sort=comp.names, title=t("cmp.col_scenario", lang),
-                        legend=alt.Legend(orient="top", labelLimit=400)),
+                        legend=top_legend()),
         tooltip=[alt.Tooltip("name:N", title=t("col.name", lang)),
                  alt.Tooltip("scenario:N", title=t("cmp.col_scenario", lang)),
                  alt.Tooltip("proceeds:Q", title=t("col.proceeds_wan", lang), format=",.1f")],

@@ -10,6 +10,7 @@ import pandas as pd
 from planner import schema
 from planner.export import csv_bytes
 from planner.i18n import choice_label, fmt_number, has_key, t
+from ui.figures import top_legend
 
 STATUS_COLORS = {"planned": "#ced4da", "reclaiming": "#ffd8a8", "accepted": "#a5d8ff", "confirmed": "#1c7ed6"}
 SOLD_COLOR = "#2b8a3e"
@@ -100,7 +101,7 @@ def status_chart(led: pd.DataFrame, lang: str) -> alt.Chart | None:
         y=alt.Y("county:N", sort=counties, title=None, axis=alt.Axis(labelFontSize=12, labelOverlap=False)),
         x=alt.X("sum(mu):Q", title=t("qledger.axis.mu", lang)),
         color=alt.Color("label:N", scale=alt.Scale(domain=labels, range=colors), title=None,
-                        legend=alt.Legend(orient="top", labelLimit=400)),
+                        legend=top_legend()),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("county:N", title=t("qledger.axis.county", lang)),
                  alt.Tooltip("label:N", title=t("qledger.axis.part", lang)),
@@ -149,7 +150,7 @@ def flow_chart(rec: pd.DataFrame, lang: str) -> alt.Chart | None:
     bars = alt.Chart(df).mark_bar(size=44).encode(
         x=x, y=alt.Y("start:Q", title=t("qledger.axis.mu", lang)), y2="end:Q",
         color=alt.Color("kind_label:N", scale=alt.Scale(domain=labels, range=[FLOW_COLORS[k] for k in kinds]),
-                        title=None, legend=alt.Legend(orient="top", labelLimit=400)),
+                        title=None, legend=top_legend()),
         tooltip=[alt.Tooltip("step:N", title=t("qledger.axis.step", lang)),
                  alt.Tooltip("label:N", title=t("qledger.axis.mu", lang))])
     text = alt.Chart(df).mark_text(dy=-8, fontSize=12, color="#212529").encode(x=x, y="top:Q", text="label:N")
@@ -196,7 +197,7 @@ def timeline_chart(tl: pd.DataFrame, lang: str) -> alt.Chart | None:
     bars = alt.Chart(df).mark_bar().encode(
         x=x, xOffset=alt.XOffset("series_label:N"), y=alt.Y("sum(mu):Q", title=t("qledger.axis.mu", lang)),
         color=alt.Color("label:N", scale=alt.Scale(domain=labels, range=colors), title=None,
-                        legend=alt.Legend(orient="top", columns=3, labelLimit=400)),
+                        legend=top_legend(columns=3)),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("year:N", title=t("qledger.axis.year", lang)),
                  alt.Tooltip("label:N", title=t("qledger.axis.part", lang)),
@@ -205,7 +206,7 @@ def timeline_chart(tl: pd.DataFrame, lang: str) -> alt.Chart | None:
                          "text": [fmt_number(v, 2) for v in tl["remaining_mu"]],
                          "what": t("qledger.series.remaining", lang)})
     line = alt.Chart(left).mark_line(point=True, color="#495057", strokeDash=[5, 3]).encode(
-        x=x, y="mu:Q", shape=alt.Shape("what:N", title=None, legend=alt.Legend(orient="top", labelLimit=400)),
+        x=x, y="mu:Q", shape=alt.Shape("what:N", title=None, legend=top_legend()),
         tooltip=[alt.Tooltip("year:N", title=t("qledger.axis.year", lang)),
                  alt.Tooltip("text:N", title=t("qledger.series.remaining", lang))])
     return alt.layer(bars, line).properties(height=340)

@@ -10,6 +10,7 @@ import pandas as pd
 from planner.export import csv_bytes
 from planner.i18n import choice_label, fmt_number, t
 from planner.proceeds import Allocation, lorenz
+from ui.figures import top_legend
 
 PROVINCE = "__province__"  # the scope "whole province" in the county picker
 MODE_ORDER = ("centralized", "dispersed", "urban", "other")
@@ -157,7 +158,7 @@ def benefit_chart(df: pd.DataFrame, rules: list[str], by_county: bool, lang: str
     y_offset = alt.YOffset("rule:N", sort=rule_order)
     x = alt.X("per_person:Q", title=t("proceeds.axis.per_person", lang))
     color = alt.Color("rule:N", scale=_rule_scale(rules, lang), title=t("proceeds.axis.rule", lang),
-                      legend=alt.Legend(orient="top", labelLimit=400))
+                      legend=top_legend())
     mark = (alt.Chart(df).mark_circle(size=55, opacity=0.75, stroke="white", strokeWidth=0.5) if by_county
             else alt.Chart(df).mark_bar())
     return mark.encode(y=y, yOffset=y_offset, x=x, color=color, tooltip=tips).properties(height=height)
@@ -187,7 +188,7 @@ def mode_chart(df: pd.DataFrame, rules: list[str], lang: str) -> alt.Chart | Non
     )
     bars = base.mark_bar().encode(
         color=alt.Color("rule:N", scale=_rule_scale(rules, lang), title=t("proceeds.axis.rule", lang),
-                        legend=alt.Legend(orient="top", labelLimit=400)),
+                        legend=top_legend()),
         tooltip=[alt.Tooltip("mode:N", title=t("proceeds.axis.mode", lang)),
                  alt.Tooltip("rule:N", title=t("proceeds.axis.rule", lang)),
                  alt.Tooltip("per_person:Q", title=t("proceeds.axis.per_person", lang), format=",.2f"),
@@ -253,7 +254,7 @@ def lorenz_chart(df: pd.DataFrame, rules: list[str], lang: str) -> alt.Chart | N
         strokeDash=alt.StrokeDash("rule:N", scale=alt.Scale(domain=[rule_label(r, lang) for r in rules],
                                                             range=dashes[:len(rules)]), legend=None),
         color=alt.Color("rule:N", scale=_rule_scale(rules, lang), title=t("proceeds.axis.rule", lang),
-                        legend=alt.Legend(orient="top", labelLimit=400)),
+                        legend=top_legend()),
         tooltip=[alt.Tooltip("rule:N", title=t("proceeds.axis.rule", lang)),
                  alt.Tooltip("population_share:Q", title=t("proceeds.axis.population_share", lang), format=".1%"),
                  alt.Tooltip("money_share:Q", title=t("proceeds.axis.money_share", lang), format=".1%")])
@@ -295,7 +296,7 @@ def destination_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
         y=alt.Y("destination:N", sort=dests, title=None, axis=alt.Axis(labelLimit=220)),
         x=alt.X("amount:Q", title=t("proceeds.axis.household_wan", lang), stack="zero"),
         color=alt.Color("origin:N", scale=alt.Scale(domain=origins, range=list(ORIGIN_COLORS)),
-                        title=t("proceeds.axis.origin", lang), legend=alt.Legend(orient="top", labelLimit=400)),
+                        title=t("proceeds.axis.origin", lang), legend=top_legend()),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("destination:N", title=t("proceeds.axis.destination", lang)),
                  alt.Tooltip("origin:N", title=t("proceeds.axis.origin", lang)),
@@ -359,7 +360,7 @@ def waterfall_chart(df: pd.DataFrame, lang: str) -> alt.Chart | None:
         x=x, y=alt.Y("start:Q", title=t("proceeds.axis.amount", lang),
                      scale=alt.Scale(domainMax=1.15 * float(df["top"].max()))), y2="end:Q",
         color=alt.Color("kind_label:N", scale=alt.Scale(domain=labels, range=[WATERFALL_COLORS[k] for k in kinds]),
-                        title=t("proceeds.axis.kind", lang), legend=alt.Legend(orient="top", labelLimit=400)),
+                        title=t("proceeds.axis.kind", lang), legend=top_legend()),
         tooltip=[alt.Tooltip("step:N", title=t("proceeds.axis.step", lang)),
                  alt.Tooltip("label:N", title=t("proceeds.axis.amount", lang))])
     # A label's second line (its share of the gross) runs downwards: lifting both lines by one line height keeps

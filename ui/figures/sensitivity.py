@@ -10,6 +10,7 @@ import pandas as pd
 from planner.export import csv_bytes
 from planner.i18n import choice_label, fmt_number, t
 from planner.sensitivity import ROBUST_THRESHOLD, pairing_matrix
+from ui.figures import top_legend
 
 # KPI charts on the sweep tab: (column, title key, number format)
 SWEEP_CHARTS = [("quota_matched_mu", "sens.kpi.quota_matched_mu", ",.0f"),
@@ -165,7 +166,7 @@ def frequency_chart(pairs: pd.DataFrame, lang: str, limit: int = MAX_BARS) -> al
         y=alt.Y("pair:N", sort=order, title=None, axis=alt.Axis(labelLimit=280, labelOverlap=False)),
         color=alt.Color("kind:N", title=t("sens.col.robust", lang),
                         scale=alt.Scale(domain=kinds, range=[ROBUST_COLOR, FRAGILE_COLOR]),
-                        legend=alt.Legend(orient="top", labelLimit=400)),
+                        legend=top_legend()),
         tooltip=[alt.Tooltip("pair:N", title=t("sens.col.pair", lang)),
                  alt.Tooltip("frequency:Q", title=t("sens.col.frequency", lang), format=".0%"),
                  alt.Tooltip("base:Q", title=t("sens.col.base_quota_mu", lang), format=",.1f"),

@@ -61,10 +61,10 @@ def _workbook_data(scn, result, report):
 
 def _report_data(scn, result, report, lg: str):
     def build() -> bytes:
-        from planner.export.map_image import on_shipped_map, plan_map_png
+        from planner.export.map_image import plan_map_png
 
-        figure_png = plan_map_png(scn, result, lg) if on_shipped_map(scn) else None  # as the command line's report
-        return export.report_docx_bytes(scn, result, lang=lg, report=report, figure=figure_png or None)
+        # the map as in the command line's report (None off the shipped map of Jilin, or when it cannot be drawn)
+        return export.report_docx_bytes(scn, result, lang=lg, report=report, figure=plan_map_png(scn, result, lg))
     return build
 
 
